@@ -1,0 +1,145 @@
+"""Command line: ``python -m cs_core reconstruct ...`` and ``python -m cs_core sample ...``.
+
+Bad input prints one line ``error: <what and how to fix>`` to stderr and exits with status 2.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from .devices import DEVICE_CHOICES, describe_device, resolve_device
+from .domains import DOMAINS, get_domain
+from .errors import InputError
+from .images import load_image, save_png
+from .operators import OPERATORS
+from .problem import make_problem
+from .session import run_to_end
+from .solvers import Options
+
+EXIT_INPUT_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one ``error:`` line (exit 2), never a usage dump."""
+
+    def error(self, message):
+        raise InputError(message)
+
+
+def add_problem_arguments(p: argparse.ArgumentParser):
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", help="path of a PNG/JPEG image (converted to the domain's shape)")
+    source.add_argument("--asset", help="name of a gallery image in assets/manifest.json")
+    p.add_argument("--domain", required=True, choices=list(DOMAINS))
+    p.add_argument("--operator", required=True, help=f"one of {', '.join(OPERATORS)}")
+    p.add_argument("--m", type=int, help="gaussian: number of measurements")
+    p.add_argument("--mask", help="inpaint: center (hide a centred square) or random (keep pixels at random)")
+    p.add_argument("--mask-size", type=int, help="inpaint center: side of the hidden square (default half the side)")
+    p.add_argument("--keep", type=float, help="inpaint random: probability a pixel is kept, in (0, 1] (default 0.5)")
+    p.add_argument("--factor", type=int, help="superres: block-average factor, divides the side (default 2)")
+    p.add_argument("--noise", type=float, default=0.0, help="σ of Gaussian noise added to each measurement")
+    p.add_argument("--seed", type=int, default=0, help="seed of the matrix/mask, noise and solver starts")
+    p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m cs_core", description="Compressed sensing with generative priors.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    rec = commands.add_parser("reconstruct", help="measure an image and reconstruct it with several methods")
+    add_problem_arguments(rec)
+    rec.add_argument("--method", action="append", required=True,
+                     help="lasso-pixel, lasso-dct, lasso-wavelet, csgm-vae (mnist), csgm-dcgan (faces); repeatable")
+    rec.add_argument("--iters", type=int, help="iterations (Lasso) / Adam steps (CSGM); default per method")
+    rec.add_argument("--restarts", type=int, help="CSGM random restarts (default per prior)")
+    rec.add_argument("--lam", type=float, help="Lasso's ℓ1 weight λ (default: a fraction of λ_max, see README)")
+    rec.add_argument("--csgm-lam", type=float, help="CSGM's ‖z‖² weight (default per prior)")
+    rec.add_argument("--lr", type=float, help="CSGM's Adam learning rate (default per prior)")
+    rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")
+    rec.add_argument("--json", action="store_true", help="print one JSON object with the results")
+
+    sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
+    sample.add_argument("--domain", required=True, choices=list(DOMAINS))
+    sample.add_argument("--seed", type=int, required=True)
+    sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
+    sample.add_argument("--out", required=True, help="output PNG path")
+    return parser
+
+
+def load_truth(args, domain) -> torch.Tensor:
+    if args.image:
+        return load_image(args.image, domain)
+    from .assets import get_asset
+    asset = get_asset(args.asset)
+    if asset.domain != domain.name:
+        raise InputError(f"asset {args.asset} belongs to domain {asset.domain}; use --domain {asset.domain}")
+    return load_image(asset.path, domain)
+
+
+def operator_params(args) -> dict:
+    return {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor}
+
+
+def reconstruct(args) -> int:
+    domain = get_domain(args.domain)
+    device = resolve_device(args.device)
+    truth = load_truth(args, domain)
+    params = operator_params(args)
+    problem = make_problem(truth, domain, args.operator, params, args.noise, args.seed, device)
+    options = Options(iterations=args.iters, restarts=args.restarts, lam=args.lam, csgm_lam=args.csgm_lam, lr=args.lr)
+    results = run_to_end(problem, args.method, options)
+    if args.out:
+        out = Path(args.out)
+        save_png(problem.truth, out / "truth.png")
+        save_png(problem.view(), out / "measurements.png")
+        for name, snap in results.items():
+            save_png(snap.estimate, out / f"{name}.png")
+    report = {
+        "domain": domain.name,
+        "operator": args.operator,
+        "params": {**{k: v for k, v in params.items() if v is not None}, "m_measurements": problem.operator.m,
+                   "noise": problem.noise, "seed": args.seed},
+        "device": describe_device(device),
+        "results": [
+            {"method": name, "mse": snap.mse[0], "psnr": snap.psnr[0], "ssim": snap.ssim[0],
+             "seconds": snap.seconds, "iterations": snap.iteration, "message": snap.message}
+            for name, snap in results.items()
+        ],
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{domain.name} · {args.operator} · m = {problem.operator.m} · noise σ = {problem.noise} · {report['device']}")
+        print(f"{'method':<15} {'MSE [0,1]':>10} {'PSNR dB':>8} {'SSIM':>6} {'iters':>6} {'seconds':>8}")
+        for r in report["results"]:
+            print(f"{r['method']:<15} {r['mse']:>10.5f} {r['psnr']:>8.2f} {r['ssim']:>6.3f} {r['iterations']:>6} "
+                  f"{r['seconds']:>8.2f}" + (f"  ({r['message']})" if r["message"] else ""))
+    return 0
+
+
+def sample(args) -> int:
+    from .priors import PRIORS
+    from .priors.sampling import sample as draw
+    domain = get_domain(args.domain)
+    device = resolve_device(args.device)
+    names = [p.name for p in PRIORS.values() if p.domain == domain.name]
+    if not names:
+        raise InputError(f"no generative prior is installed for {domain.name}")
+    image = draw(names[0], args.seed, device)
+    save_png(image, args.out)
+    print(args.out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {"reconstruct": reconstruct, "sample": sample}[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except torch.cuda.OutOfMemoryError:
+        print("error: the GPU ran out of memory; use a smaller --m or --restarts, or --device cpu", file=sys.stderr)
+        return EXIT_INPUT_ERROR

@@ -1,0 +1,56 @@
+"""Linear measurement operators y = A x on batches of images ``(B, C, H, W)``."""
+import torch
+
+
+class LinearOperator(torch.nn.Module):
+    """A linear map from images ``(B, C, H, W)`` to measurements ``(B, m)``.
+
+    Subclasses implement ``A``, ``A_adjoint`` and ``view``; the base class gives the operator
+    norm ‖A‖² by power iteration (the Lipschitz constant of ∇½‖y − Ax‖²).
+    """
+
+    name = ""
+
+    def __init__(self, image_shape: tuple[int, int, int], m: int):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.m = int(m)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def view(self, y: torch.Tensor) -> torch.Tensor:
+        """What the sensor saw, as images ``(B, C, H, W)`` in [0, 1] for display."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.A(x)
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.buffers())).device
+
+    def norm_squared(self, iterations: int = 100, seed: int = 0) -> float:
+        """‖A‖₂² = largest eigenvalue of AᵀA, by power iteration from a seeded start."""
+        gen = torch.Generator().manual_seed(seed)
+        v = torch.randn((1, *self.image_shape), generator=gen).to(self.device)
+        v = v / v.norm()
+        value = 0.0
+        for _ in range(iterations):
+            w = self.A_adjoint(self.A(v))
+            value = w.norm().item()
+            if value == 0.0:
+                return 0.0
+            v = w / value
+        return value
+
+
+def add_noise(y: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """y + σ·ε with ε ~ N(0, I) drawn from ``generator`` (a CPU generator, so results match across devices)."""
+    if sigma == 0:
+        return y
+    noise = torch.randn(y.shape, generator=generator, dtype=y.dtype)
+    return y + sigma * noise.to(y.device)

@@ -1,0 +1,45 @@
+"""Compressed sensing with a dense Gaussian matrix, as in Bora et al. (one matrix for all channels)."""
+import math
+
+import torch
+
+from ..errors import InputError
+from .base import LinearOperator
+
+MAX_M = 10_000  # the paper's largest m; a faces matrix at this size takes 490 MB in float32
+
+
+class GaussianOperator(LinearOperator):
+    """y = A vec(x), A ∈ R^{m×n} with i.i.d. N(0, 1/m) entries so that E‖Ax‖² = ‖x‖²."""
+
+    name = "gaussian"
+
+    def __init__(self, image_shape, m: int, generator: torch.Generator, device: torch.device):
+        n = math.prod(image_shape)
+        super().__init__(image_shape, m)
+        matrix = torch.randn((m, n), generator=generator) / math.sqrt(m)
+        self.register_buffer("matrix", matrix.to(device))
+
+    def A(self, x):
+        return x.reshape(x.shape[0], -1) @ self.matrix.T
+
+    def A_adjoint(self, y):
+        return (y @ self.matrix).reshape(y.shape[0], *self.image_shape)
+
+    def view(self, y):
+        """Back-projection Aᵀy, min–max scaled per image to [0, 1]."""
+        back = self.A_adjoint(y)
+        flat = back.reshape(back.shape[0], -1)
+        low, high = flat.min(1).values, flat.max(1).values
+        scale = (high - low).clamp_min(1e-12)
+        return ((flat - low[:, None]) / scale[:, None]).reshape(back.shape)
+
+
+def build(domain, params, generator, device):
+    m = params.get("m")
+    if m is None:
+        raise InputError("the gaussian operator needs --m, the number of measurements")
+    limit = min(domain.n, MAX_M)
+    if not isinstance(m, int) or m <= 0 or m > limit:
+        raise InputError(f"m must be a whole number from 1 to {limit} for {domain.name} (n = {domain.n}); got {m}")
+    return GaussianOperator(domain.shape, m, generator, device)

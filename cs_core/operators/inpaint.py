@@ -1,0 +1,61 @@
+"""Inpainting: observe a subset of pixels (all channels of each kept pixel)."""
+import torch
+
+from ..errors import InputError
+from .base import LinearOperator
+
+HIDDEN_GREY = 0.5
+
+
+class InpaintOperator(LinearOperator):
+    """y = x restricted to the kept pixels (a 0/1 selection, so AAᵀ = I)."""
+
+    name = "inpaint"
+
+    def __init__(self, image_shape, keep_mask: torch.Tensor):
+        channels = image_shape[0]
+        super().__init__(image_shape, channels * int(keep_mask.sum()))
+        self.register_buffer("keep_mask", keep_mask.bool())
+
+    def A(self, x):
+        return x[:, :, self.keep_mask].reshape(x.shape[0], -1)
+
+    def A_adjoint(self, y):
+        out = y.new_zeros((y.shape[0], *self.image_shape))
+        out[:, :, self.keep_mask] = y.reshape(y.shape[0], self.image_shape[0], -1)
+        return out
+
+    def view(self, y):
+        """Observed pixels, with the hidden ones grey."""
+        hidden = (~self.keep_mask).to(y.dtype) * HIDDEN_GREY
+        return (self.A_adjoint(y) + hidden).clamp(0, 1)
+
+
+def center_mask(size: int, hidden: int) -> torch.Tensor:
+    mask = torch.ones(size, size, dtype=torch.bool)
+    start = (size - hidden) // 2
+    mask[start:start + hidden, start:start + hidden] = False
+    return mask
+
+
+def build(domain, params, generator, device):
+    kind = params.get("mask") or "center"
+    size = domain.size
+    if kind == "center":
+        hidden = params.get("mask_size")
+        if hidden is None:
+            hidden = size // 2
+        if not isinstance(hidden, int) or not 1 <= hidden < size:
+            raise InputError(f"mask size must be a whole number from 1 to {size - 1} for {domain.name}; got {hidden}")
+        mask = center_mask(size, hidden)
+    elif kind == "random":
+        keep = params.get("keep")
+        keep = 0.5 if keep is None else keep
+        if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+            raise InputError(f"keep fraction must lie in (0, 1]; got {keep}")
+        mask = torch.rand((size, size), generator=generator) < keep
+        if not mask.any():
+            raise InputError(f"keep fraction {keep} kept no pixel; use a larger --keep")
+    else:
+        raise InputError(f"unknown mask {kind!r}; choose center or random")
+    return InpaintOperator(domain.shape, mask.to(device))

@@ -1,0 +1,41 @@
+"""Registry of pretrained generative priors: name → domain, latent size, loader, CSGM defaults.
+
+A prior's generator is a frozen ``torch.nn.Module`` in eval mode mapping latents ``z`` of
+shape ``(N, latent_dim)`` to images ``(N, C, H, W)`` in ``[0, 1]``.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+
+@dataclass(frozen=True)
+class CSGMDefaults:
+    """Settings of min_z ‖y − A G(z)‖² + λ‖z‖² solved with Adam from ``restarts`` random starts."""
+    steps: int
+    lr: float
+    restarts: int
+    lam: float
+
+
+@dataclass(frozen=True)
+class Prior:
+    name: str
+    domain: str
+    latent_dim: int
+    load: Callable[[torch.device], torch.nn.Module] = field(repr=False)
+    defaults: CSGMDefaults
+    source: str
+
+
+PRIORS: dict[str, Prior] = {}
+
+
+def register(prior: Prior) -> Prior:
+    PRIORS[prior.name] = prior
+    return prior
+
+
+# Importing the prior modules registers them (they import Prior/register from here).
+from . import vae  # noqa: E402,F401
+from . import dcgan  # noqa: E402,F401

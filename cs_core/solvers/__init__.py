@@ -1,0 +1,117 @@
+"""Solver registry: method name → how to run it and which domains it fits.
+
+Every method is a generator of ``Snapshot``s. Lasso methods fit every domain; ``csgm-<prior>``
+fits its prior's domain. Adding a method is one function and one registry line.
+"""
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from ..bases import BASES
+from ..errors import InputError
+from ..priors import PRIORS
+from ..problem import Problem
+from .csgm import CSGMSettings, csgm
+from .lasso import DEFAULT_ITERATIONS, LassoSettings, fista
+from .snapshot import Snapshot
+
+MAX_ITERATIONS = 20_000
+MAX_RESTARTS = 64
+
+
+@dataclass(frozen=True)
+class Options:
+    """User overrides; ``None`` keeps each method's default."""
+    iterations: int | None = None
+    restarts: int | None = None
+    lam: float | None = None        # Lasso's ℓ1 weight λ (absolute)
+    csgm_lam: float | None = None   # CSGM's ‖z‖² weight
+    lr: float | None = None         # CSGM's Adam learning rate
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    label: str
+    objective: str
+    domains: tuple[str, ...]
+    start: Callable[[Problem, Options, int | None], Iterator[Snapshot]]
+
+
+def _lasso(basis_name: str):
+    def start(problem, options, every):
+        settings = LassoSettings(options.iterations or DEFAULT_ITERATIONS, options.lam)
+        return fista(problem, BASES[basis_name], settings, every, method=f"lasso-{basis_name}")
+    return start
+
+
+def _csgm(prior_name: str):
+    def start(problem, options, every):
+        prior = PRIORS[prior_name]
+        d = prior.defaults
+        settings = CSGMSettings(
+            steps=options.iterations or d.steps,
+            lr=d.lr if options.lr is None else options.lr,
+            restarts=options.restarts or d.restarts,
+            lam=d.lam if options.csgm_lam is None else options.csgm_lam,
+        )
+        generator = prior.load(problem.device)
+        return csgm(problem, generator, prior.latent_dim, settings, every, method=f"csgm-{prior_name}")
+    return start
+
+
+LASSO_OBJECTIVE = "min_c ½‖y − AΨc‖² + λ‖c‖₁, Ψ = {}"
+ALL_DOMAINS = ("mnist", "faces")
+METHODS: dict[str, Method] = {
+    "lasso-pixel": Method("lasso-pixel", "Lasso (pixel)", LASSO_OBJECTIVE.format("identity"), ALL_DOMAINS, _lasso("pixel")),
+    "lasso-dct": Method("lasso-dct", "Lasso (DCT)", LASSO_OBJECTIVE.format("2-D DCT"), ALL_DOMAINS, _lasso("dct")),
+    "lasso-wavelet": Method("lasso-wavelet", "Lasso (wavelet)", LASSO_OBJECTIVE.format("Haar wavelet"), ALL_DOMAINS,
+                            _lasso("wavelet")),
+}
+for _prior in PRIORS.values():
+    METHODS[f"csgm-{_prior.name}"] = Method(
+        f"csgm-{_prior.name}", f"CSGM ({_prior.name.upper()})", "min_z ‖y − A G(z)‖² + λ‖z‖²",
+        (_prior.domain,), _csgm(_prior.name))
+
+
+def methods_for(domain: str) -> list[str]:
+    return [name for name, method in METHODS.items() if domain in method.domains]
+
+
+def check_methods(names: list[str], domain: str) -> list[str]:
+    """Validate method names for a domain; duplicates are dropped, order kept."""
+    if not names:
+        raise InputError("choose at least one method")
+    for name in names:
+        if name not in METHODS:
+            raise InputError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+        if domain not in METHODS[name].domains:
+            raise InputError(f"method {name} does not fit domain {domain}; for {domain} use {', '.join(methods_for(domain))}")
+    return list(dict.fromkeys(names))
+
+
+def _finite(value, what: str, positive: bool = False):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
+            or (positive and value == 0):
+        raise InputError(f"{what} must be a finite number {'> 0' if positive else '≥ 0'}; got {value}")
+    return float(value)
+
+
+def _count(value, what: str, limit: int):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise InputError(f"{what} must be a whole number from 1 to {limit}; got {value}")
+    return value
+
+
+def check_options(options: Options) -> Options:
+    return Options(
+        iterations=_count(options.iterations, "iterations", MAX_ITERATIONS),
+        restarts=_count(options.restarts, "restarts", MAX_RESTARTS),
+        lam=_finite(options.lam, "λ (lam)"),
+        csgm_lam=_finite(options.csgm_lam, "CSGM λ"),
+        lr=_finite(options.lr, "learning rate", positive=True),
+    )
