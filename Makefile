@@ -1,0 +1,33 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   — install (first time only) and serve the demo on http://127.0.0.1:7860
+#   make test   — install (first time only, Chromium included) and run every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup chromium bench
+
+demo: setup
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python demo_app.py
+
+test: setup chromium
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q
+
+setup: $(VENV)/.installed checkpoints/dcgan_faces.tar
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-test.txt
+	touch $@
+
+checkpoints/dcgan_faces.tar: $(VENV)/.installed
+	$(BIN)/python -m cs_core.fetch_weights
+
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+bench: setup
+	$(BIN)/python -m cs_core bench
