@@ -60,6 +60,24 @@ def build_parser() -> Parser:
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")
     rec.add_argument("--json", action="store_true", help="print one JSON object with the results")
 
+    sw = commands.add_parser("sweep", help="error vs m for several methods: results.csv and figure.png")
+    sw.add_argument("--domain", required=True, choices=list(DOMAINS))
+    sw.add_argument("--methods", required=True, help="comma-separated, e.g. lasso-dct,csgm-vae")
+    sw.add_argument("--m", help="comma-separated m values (default: the paper's for the domain)")
+    sw.add_argument("--images", type=int, help="number of images (default: all held-out digits / 32 faces / all photos)")
+    sw.add_argument("--source", default=None, choices=["heldout", "inrange", "real"],
+                    help="heldout MNIST test digits, in-range G(z), or real photos (default heldout/inrange)")
+    sw.add_argument("--noise", type=float, default=0.0)
+    sw.add_argument("--seed", type=int, default=0)
+    sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
+    sw.add_argument("--out", required=True, help="directory; an existing results.csv there is resumed")
+
+    bench = commands.add_parser("bench", help="speed of our solvers against the original's (sklearn, unbatched Adam)")
+    bench.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--quick", action="store_true", help="few steps and repeats (a smoke run)")
+    bench.add_argument("--json", action="store_true")
+
     sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
     sample.add_argument("--domain", required=True, choices=list(DOMAINS))
     sample.add_argument("--seed", type=int, required=True)
@@ -133,10 +151,40 @@ def sample(args) -> int:
     return 0
 
 
+def parse_list(text: str, kind, what: str) -> list:
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError(f"{what} must be a comma-separated list, e.g. 10,25,50; got {text!r}") from None
+
+
+def sweep(args) -> int:
+    from .experiments import PAPER_M, run_sweep
+    from .problem import check_noise
+    ms = parse_list(args.m, int, "--m") if args.m else list(PAPER_M[args.domain])
+    source = args.source or ("heldout" if args.domain == "mnist" else "inrange")
+    if args.images is not None and args.images < 1:
+        raise InputError(f"--images must be at least 1; got {args.images}")
+    rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
+                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out))
+    print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
+    return 0
+
+
+def bench(args) -> int:
+    from .bench import format_report, run_bench
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be at least 1; got {args.repeats}")
+    result = run_bench(resolve_device(args.device), args.repeats, args.quick)
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"reconstruct": reconstruct, "sample": sample}[args.command](args)
+        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample}
+        return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR

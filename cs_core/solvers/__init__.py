@@ -25,6 +25,7 @@ class Options:
     iterations: int | None = None
     restarts: int | None = None
     lam: float | None = None        # Lasso's ℓ1 weight λ (absolute)
+    lam_ratio: float | None = None  # or Lasso's λ as a fraction of λ_max = ‖ΨᵀAᵀy‖∞, per image
     csgm_lam: float | None = None   # CSGM's ‖z‖² weight
     lr: float | None = None         # CSGM's Adam learning rate
 
@@ -40,7 +41,7 @@ class Method:
 
 def _lasso(basis_name: str):
     def start(problem, options, every):
-        settings = LassoSettings(options.iterations or DEFAULT_ITERATIONS, options.lam)
+        settings = LassoSettings(options.iterations or DEFAULT_ITERATIONS, options.lam, options.lam_ratio)
         return fista(problem, BASES[basis_name], settings, every, method=f"lasso-{basis_name}")
     return start
 
@@ -112,6 +113,7 @@ def check_options(options: Options) -> Options:
         iterations=_count(options.iterations, "iterations", MAX_ITERATIONS),
         restarts=_count(options.restarts, "restarts", MAX_RESTARTS),
         lam=_finite(options.lam, "λ (lam)"),
+        lam_ratio=_finite(options.lam_ratio, "λ ratio"),
         csgm_lam=_finite(options.csgm_lam, "CSGM λ"),
         lr=_finite(options.lr, "learning rate", positive=True),
     )

@@ -25,7 +25,8 @@ DEFAULT_LAMBDA_RATIO = {"gaussian": 0.01, "inpaint": 0.002, "superres": 0.002}
 @dataclass
 class LassoSettings:
     iterations: int = DEFAULT_ITERATIONS
-    lam: float | None = None   # absolute λ; None → ratio · λ_max per image
+    lam: float | None = None        # absolute λ, the same for every image
+    lam_ratio: float | None = None  # else λ = lam_ratio · λ_max per image (default: per operator)
 
 
 def lambda_max(problem: Problem, basis: Basis) -> torch.Tensor:
@@ -33,8 +34,12 @@ def lambda_max(problem: Problem, basis: Basis) -> torch.Tensor:
     return basis.analysis(problem.operator.A_adjoint(problem.y)).abs().flatten(1).max(1).values
 
 
-def default_lambda(problem: Problem, basis: Basis) -> torch.Tensor:
-    return DEFAULT_LAMBDA_RATIO[problem.operator.name] * lambda_max(problem, basis)
+def choose_lambda(problem: Problem, basis: Basis, settings: LassoSettings) -> torch.Tensor:
+    """λ per image, shape (B,): the absolute ``lam`` if set, else ratio · λ_max."""
+    if settings.lam is not None:
+        return torch.full((problem.batch,), float(settings.lam), device=problem.device)
+    ratio = DEFAULT_LAMBDA_RATIO[problem.operator.name] if settings.lam_ratio is None else settings.lam_ratio
+    return ratio * lambda_max(problem, basis)
 
 
 def soft_threshold(c: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
@@ -49,9 +54,7 @@ def fista(problem: Problem, basis: Basis, settings: LassoSettings, every: int | 
     watch.start()
     lipschitz = max(LIPSCHITZ_MARGIN * op.norm_squared(), 1e-12)
     batch = y.shape[0]
-    lam = (torch.full((batch,), float(settings.lam), device=y.device) if settings.lam is not None
-           else default_lambda(problem, basis))
-    lam = lam.reshape(batch, 1, 1, 1)
+    lam = choose_lambda(problem, basis, settings).reshape(batch, 1, 1, 1)
     coeffs = torch.zeros((batch, *op.image_shape), device=y.device)
     momentum, t = coeffs, 1.0
 

@@ -1,0 +1,198 @@
+"""Sweeps over the number of measurements m: per-pixel error vs m for several methods (the paper's figure).
+
+Protocol (docs/RESULTS.md):
+- Images: ``heldout`` = MNIST test split (never trained or tuned on); ``inrange`` = G(z) of the domain's
+  prior for seeds ``EVAL_SEED`` + i (the gallery uses seeds below 2000); ``real`` = the gallery's real
+  photos of the domain.
+- Lasso's λ per (method, m) is ``ratio · λ_max`` with the ratio from ``LAMBDA_GRID`` that gives the
+  lowest mean MSE on ``VALIDATION_IMAGES`` validation images (MNIST val split; faces G(z) for seeds
+  ``VALIDATION_SEED`` + i), never on the images reported. The ratio is recorded in the CSV.
+- Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement, one A per (m, seed) shared by
+  the batch; CSGM with the prior's default settings, images and restarts batched.
+"""
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .domains import get_domain
+from .errors import InputError
+from .images import load_image
+from .problem import make_problem
+from .session import run_to_end
+from .solvers import Options, check_methods
+
+EVAL_SEED, VALIDATION_SEED = 2000, 3000
+LAMBDA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+VALIDATION_IMAGES = 8
+SOURCES = ("heldout", "inrange", "real")
+PAPER_M = {"mnist": (10, 25, 50, 100, 200, 300, 400, 500, 750),
+           "faces": (20, 50, 100, 200, 500, 1000, 2500, 5000)}
+BATCH = {"mnist": 100, "faces": 8}
+FIELDS = ["domain", "source", "method", "m", "image", "noise", "seed", "lam_ratio", "mse", "psnr", "ssim",
+          "seconds", "iterations"]
+
+
+@dataclass
+class ImageSet:
+    names: list[str]
+    images: torch.Tensor  # (N, C, H, W) in [0, 1]
+
+
+def prior_of(domain: str):
+    from .priors import PRIORS
+    for prior in PRIORS.values():
+        if prior.domain == domain:
+            return prior
+    raise InputError(f"no generative prior for {domain}")
+
+
+def generated(domain: str, first_seed: int, count: int) -> ImageSet:
+    from .priors.sampling import sample
+    prior = prior_of(domain)
+    seeds = range(first_seed, first_seed + count)
+    images = torch.cat([sample(prior.name, s, torch.device("cpu")) for s in seeds])
+    return ImageSet([f"{prior.name}-seed-{s}" for s in seeds], images)
+
+
+def load_images(domain: str, source: str, count: int | None) -> ImageSet:
+    """The images a sweep reports on (see the module docstring)."""
+    if source == "heldout":
+        if domain != "mnist":
+            raise InputError("--source heldout exists for mnist only; use inrange or real for faces")
+        from .priors.mnist_data import load_split
+        images, labels, rows = load_split("test")
+        count = count or len(rows)
+        return ImageSet([f"test-row-{r}" for r in rows[:count]], images[:count])
+    if source == "inrange":
+        return generated(domain, EVAL_SEED, count or 32)
+    if source == "real":
+        from .assets import list_assets
+        photos = [a for a in list_assets(domain) if not a.in_range]
+        if not photos:
+            raise InputError(f"the gallery has no real photos for {domain}")
+        photos = photos[:count] if count else photos
+        return ImageSet([a.name for a in photos], torch.cat([load_image(a.path, get_domain(domain)) for a in photos]))
+    raise InputError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+
+
+def validation_images(domain: str) -> torch.Tensor:
+    if domain == "mnist":
+        from .priors.mnist_data import load_split
+        return load_split("val")[0][:VALIDATION_IMAGES]
+    return generated(domain, VALIDATION_SEED, VALIDATION_IMAGES).images
+
+
+def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device) -> float:
+    """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this method and m."""
+    images = validation_images(domain)
+    problem = make_problem(images, get_domain(domain), "gaussian", {"m": m}, noise, seed, device)
+    errors = {ratio: np.mean(run_to_end(problem, [method], Options(lam_ratio=ratio))[method].mse)
+              for ratio in LAMBDA_GRID}
+    return min(errors, key=errors.get)
+
+
+def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
+          seed: int, device: torch.device, done: set | None = None) -> Iterator[dict]:
+    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped."""
+    dom = get_domain(domain)
+    methods = check_methods(methods, domain)
+    for m in ms:
+        if not isinstance(m, int) or not 1 <= m <= dom.n:
+            raise InputError(f"every m must lie in 1..{dom.n} for {domain}; got {m}")
+    data = load_images(domain, source, count)
+    done = done or set()
+    for method in methods:
+        for m in ms:
+            todo = [i for i, name in enumerate(data.names) if row_key(domain, source, method, m, name, noise, seed) not in done]
+            if not todo:
+                continue
+            ratio = choose_lambda_ratio(domain, method, m, noise, seed, device) if method.startswith("lasso") else None
+            for start in range(0, len(todo), BATCH[domain]):
+                chunk = todo[start:start + BATCH[domain]]
+                problem = make_problem(data.images[chunk], dom, "gaussian", {"m": m}, noise, seed, device)
+                final = run_to_end(problem, [method], Options(lam_ratio=ratio))[method]
+                for j, index in enumerate(chunk):
+                    yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
+                           "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
+                           "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
+                           "seconds": final.seconds / len(chunk), "iterations": final.iteration}
+
+
+def row_key(domain, source, method, m, image, noise, seed) -> tuple:
+    return (domain, source, method, int(m), image, float(noise), int(seed))
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True) -> list[dict]:
+    """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows."""
+    from tqdm import tqdm
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "results.csv"
+    rows = read_rows(csv_path)
+    done = {row_key(r["domain"], r["source"], r["method"], r["m"], r["image"], r["noise"], r["seed"]) for r in rows}
+    total = len(methods) * len(ms) * len(load_images(domain, source, count).names)
+    new_file = not csv_path.exists()
+    with csv_path.open("a", newline="") as f, tqdm(total=total, initial=min(len(done), total), unit="img",
+                                                   desc=f"{domain}/{source}", disable=not progress) as bar:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        if new_file:
+            writer.writeheader()
+        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done):
+            writer.writerow(row)
+            f.flush()
+            rows.append(row)
+            bar.set_postfix(method=row["method"], m=row["m"])
+            bar.update()
+    plot_error_vs_m(rows, out / "figure.png")
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict[tuple[str, str, str], list[tuple[int, float, float, int]]]:
+    """(domain, source, method) → [(m, mean MSE, 95 % half-width, n images)] sorted by m."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["domain"], r["source"], r["method"]), {}).setdefault(int(r["m"]), []).append(float(r["mse"]))
+    summary = {}
+    for key, by_m in groups.items():
+        summary[key] = []
+        for m in sorted(by_m):
+            values = np.asarray(by_m[m])
+            half = 1.96 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+            summary[key].append((m, float(values.mean()), float(half), len(values)))
+    return summary
+
+
+def plot_error_vs_m(rows: list[dict], path: Path):
+    """Mean per-pixel MSE vs m, log–log, 95 % confidence bands, one line per method (and source)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    summary = summarise(rows)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for (domain, source, method), points in sorted(summary.items()):
+        m, mean, half, n = map(np.asarray, zip(*points))
+        label = f"{method} ({source}, n={int(n.max())})"
+        ax.plot(m, mean, marker="o", label=label)
+        ax.fill_between(m, np.clip(mean - half, 1e-6, None), mean + half, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of measurements m")
+    ax.set_ylabel("per-pixel MSE (pixels in [0, 1])")
+    domains = sorted({k[0] for k in summary})
+    ax.set_title(f"Reconstruction error vs m — {', '.join(domains)}; bands: 95 % CI of the mean")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
