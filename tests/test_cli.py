@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from cs_core.cli import main
@@ -109,6 +110,9 @@ BAD_ARGUMENTS = {
     "zero iterations": ["--iters", "0"],
     "zero learning rate": ["--lr", "0"],
     "unknown domain": ["--domain", "cifar"],
+    "method does not fit the domain": ["--method", "csgm-dcgan"],
+    "unknown asset": ["--asset", "no-such-asset"],
+    "cuda without a GPU": ["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "tpu"],
     "missing method": None,
 }
 
@@ -125,7 +129,8 @@ def test_bad_arguments_give_one_error_line(case, photo, capsys):
     if BAD_ARGUMENTS[case] is None:
         args = ["reconstruct", "--image", photo, "--domain", "mnist", "--operator", "gaussian", "--m", "5"]
     else:
-        args = BASE + ["--image", photo] + BAD_ARGUMENTS[case]
+        source = [] if "--asset" in BAD_ARGUMENTS[case] else ["--image", photo]
+        args = BASE + source + BAD_ARGUMENTS[case]
     assert_input_error(in_process(args, capsys))
 
 
@@ -146,3 +151,11 @@ def assert_input_error(run):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
     assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+def test_sample_writes_an_image_of_the_domain(tmp_path):
+    for domain, size in [("mnist", (28, 28)), ("faces", (64, 64))]:
+        run = cli("sample", "--domain", domain, "--seed", 5, "--out", tmp_path / f"{domain}.png")
+        assert run.returncode == 0, run.stderr
+        with Image.open(tmp_path / f"{domain}.png") as img:
+            assert img.size == size
