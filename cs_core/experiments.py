@@ -196,3 +196,41 @@ def plot_error_vs_m(rows: list[dict], path: Path):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def m_at_error(points: list[tuple[int, float, float, int]], error: float) -> float | None:
+    """The m at which a method's mean error curve reaches ``error``, by log–log interpolation between
+    the first pair of sweep points that brackets it; None when the curve never gets that low."""
+    for (m0, e0, *_), (m1, e1, *_) in zip(points, points[1:]):
+        if e0 >= error >= e1 and e0 > e1 > 0:
+            t = (math.log(e0) - math.log(error)) / (math.log(e0) - math.log(e1))
+            return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0)))
+    if points and points[0][1] <= error:
+        return float(points[0][0])
+    return None
+
+
+def measurement_saving(summary, domain: str, source: str, lasso: str, csgm: str, m_ref: int) -> dict:
+    """m_Lasso / m_CSGM at the error CSGM reaches at ``m_ref`` (the paper's headline), plus where Lasso overtakes."""
+    csgm_points = summary[(domain, source, csgm)]
+    lasso_points = summary[(domain, source, lasso)]
+    target = dict((m, e) for m, e, *_ in csgm_points)[m_ref]
+    m_lasso = m_at_error(lasso_points, target)
+    lasso_err, csgm_err = dict((m, e) for m, e, *_ in lasso_points), dict((m, e) for m, e, *_ in csgm_points)
+    overtakes = next((m for m in sorted(csgm_err) if m in lasso_err and lasso_err[m] < csgm_err[m]), None)
+    return {"target_error": target, "m_lasso": m_lasso, "saving": None if m_lasso is None else m_lasso / m_ref,
+            "lasso_overtakes_at": overtakes}
+
+
+def markdown_table(summary, domain: str, source: str) -> str:
+    """Mean per-pixel MSE ± 95 % half-width per method and m, as a Markdown table."""
+    methods = sorted(method for d, s, method in summary if (d, s) == (domain, source))
+    ms = sorted({m for method in methods for m, *_ in summary[(domain, source, method)]})
+    lines = ["| m | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for m in ms:
+        cells = []
+        for method in methods:
+            point = next((p for p in summary[(domain, source, method)] if p[0] == m), None)
+            cells.append("" if point is None else f"{point[1]:.4f} ± {point[2]:.4f} (n={point[3]})")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

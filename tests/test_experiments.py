@@ -1,6 +1,7 @@
 """Sweeps: CSV rows, resumption, λ chosen on validation images, the figure."""
 import csv
 
+import pytest
 import torch
 
 from cs_core.cli import main
@@ -55,3 +56,15 @@ def test_cli_sweep_with_csgm(tmp_path, capsys):
         by_method[r["method"]].append(float(r["mse"]))
     assert len(by_method["csgm-vae"]) == 2 and rows[-1]["lam_ratio"] == ""
     assert max(by_method["csgm-vae"]) < min(by_method["lasso-pixel"])  # the prior wins at m = 100
+
+
+def test_measurement_saving_interpolates_in_log_log():
+    from cs_core.experiments import m_at_error, measurement_saving
+    lasso = [(10, 0.1, 0, 5), (100, 0.01, 0, 5), (1000, 0.001, 0, 5)]
+    assert m_at_error(lasso, 0.01) == pytest.approx(100)
+    assert m_at_error(lasso, 10 ** -1.5) == pytest.approx(10 ** 1.5)
+    assert m_at_error(lasso, 1e-6) is None
+    csgm = [(10, 0.01, 0, 5), (100, 0.005, 0, 5), (1000, 0.004, 0, 5)]
+    summary = {("d", "s", "lasso"): lasso, ("d", "s", "csgm"): csgm}
+    result = measurement_saving(summary, "d", "s", "lasso", "csgm", 10)
+    assert result["saving"] == pytest.approx(10) and result["lasso_overtakes_at"] == 1000
