@@ -1,0 +1,34 @@
+"""Launch the demo in-process on a free loopback port, for the API and browser tests."""
+import os
+import socket
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # demo_app.py lives at the repository root
+    sys.path.insert(0, str(ROOT))
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app():
+    """Yield the URL of a freshly built demo; close it afterwards."""
+    import demo_app
+
+    demo = demo_app.build_demo()
+    _, url, _ = demo_app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()

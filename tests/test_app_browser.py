@@ -1,0 +1,147 @@
+"""The demo in a real browser (Debian Chromium via Playwright): example → Run → live frames → done; Stop; upload.
+
+Screenshots go to test-artifacts/; with UPDATE_SCREENSHOT=1 the finished example also becomes docs/screenshot.png.
+"""
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from app_server import ARTIFACTS, ROOT, running_app
+from PIL import Image
+from skimage import data
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.timeout(400),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium "
+                       "(apt-get install chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+
+# Records every new src of the first reconstruction image, with its time (ms since page load).
+WATCH_RECON = """() => {
+  window.__frames = [];
+  const root = document.querySelector('#recon-0');
+  const record = () => {
+    const img = root.querySelector('img');
+    const last = window.__frames[window.__frames.length - 1];
+    if (img && img.src && (!last || last.src !== img.src)) window.__frames.push({src: img.src, t: performance.now()});
+  };
+  new MutationObserver(record).observe(root, {subtree: true, childList: true, attributes: true,
+                                              attributeFilter: ['src']});
+  return performance.now();
+}"""
+STATUS = "#status textarea"
+
+
+def status_ends_with(word: str, not_before: str = "") -> str:
+    """JS condition: the status ends with ``word`` (and is no longer the text ``not_before``)."""
+    status = f"document.querySelector('{STATUS}').value.trim()"
+    return f"{status}.endsWith('{word}') && {status} !== {json.dumps(not_before.strip())}"
+
+
+@pytest.fixture(scope="module")
+def page():
+    import demo_app
+    if not demo_app._examples()[0]:
+        pytest.skip("the image gallery (cs_core.assets, assets/manifest.json) is not installed: no examples")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with running_app() as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.outside = []  # requests that leave the app: there must be none (no fonts, no analytics)
+        page.on("request", lambda r: None if r.url.startswith((url.rstrip("/"), "data:", "blob:"))
+                else page.outside.append(r.url))
+        page.goto(url)
+        page.wait_for_selector("#truth img")  # the load events have run: the default image is shown
+        yield page
+        browser.close()
+
+
+def frames(page) -> list[dict]:
+    return page.evaluate("window.__frames")
+
+
+def run_and_watch(page, until: str, timeout_ms: int = 240_000) -> tuple[float, list[dict]]:
+    before = page.input_value(STATUS)
+    start = page.evaluate(WATCH_RECON)
+    page.click("#run-btn")
+    page.wait_for_function(status_ends_with(until, before), timeout=timeout_ms)
+    return start, frames(page)
+
+
+def test_default_page_runs(page):
+    """A visitor who only clicks Run: the page's default image, operator and methods."""
+    start, seen = run_and_watch(page, "done")
+    assert seen, "no reconstruction frame arrived"
+    first, last = (seen[0]["t"] - start) / 1000, (seen[-1]["t"] - start) / 1000
+    print(f"\ndefault page: first frame {first:.2f} s after the click, last {last:.2f} s, {len(seen)} frames; "
+          f"status: {page.input_value(STATUS)}")
+    page.screenshot(path=str(ARTIFACTS / "app-default.png"), full_page=True)
+    assert not page.outside, f"the page reached outside the app: {page.outside}"
+
+
+def test_example_runs_live_to_done(page):
+    page.locator("#examples").get_by_text("MNIST digit").click()
+    page.wait_for_function("document.querySelector('#truth img') !== null")
+    start, seen = run_and_watch(page, "done")
+    time.sleep(0.5)  # the last frame's images settle
+    seen = frames(page)
+    assert len(seen) >= 3, f"the reconstruction changed only {len(seen)} times"
+    first, last = (seen[0]["t"] - start) / 1000, (seen[-1]["t"] - start) / 1000
+    fps = (len(seen) - 1) / max(last - first, 1e-9)
+    print(f"\nexample: first frame {first:.2f} s after the click, last {last:.2f} s, {len(seen)} frames "
+          f"({fps:.1f} per second); status: {page.input_value(STATUS)}")
+    assert page.locator("#metrics").get_by_text("PSNR").count() >= 1
+    assert page.locator("#convergence svg, #convergence canvas").count() >= 1
+    shot = ARTIFACTS / "app-example.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
+
+
+def set_iterations(page, value: str):
+    field = page.locator("#iterations textarea")
+    if not field.is_visible():
+        page.locator("#advanced").get_by_text("Advanced settings").click()
+    field.fill(value)
+    field.press("Enter")
+
+
+def test_stop_halts_a_long_run(page):
+    set_iterations(page, "20000")
+    start = page.evaluate(WATCH_RECON)
+    page.click("#run-btn")
+    page.wait_for_function("window.__frames.length >= 2", timeout=60_000)
+    clicked = time.perf_counter()
+    page.click("#stop-btn")
+    page.wait_for_function(status_ends_with("stopped"), timeout=10_000)
+    took = time.perf_counter() - clicked
+    stopped_at = len(frames(page))
+    time.sleep(2.0)
+    assert page.input_value(STATUS).strip().endswith("stopped"), page.input_value(STATUS)
+    assert len(frames(page)) <= stopped_at + 1, "frames kept coming after Stop"
+    print(f"\nStop: 'stopped' shown {took:.2f} s after the click, {(frames(page)[-1]['t'] - start) / 1000:.2f} s "
+          f"into the run: {page.input_value(STATUS)}")
+    page.screenshot(path=str(ARTIFACTS / "app-stopped.png"), full_page=True)
+
+
+def test_upload_runs(page, tmp_path):
+    image = tmp_path / "upload.png"
+    Image.fromarray(data.camera()).save(image)
+    set_iterations(page, "60")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload input[type=file]").set_input_files(str(image))
+    page.wait_for_function("document.querySelector('#asset input') && "
+                           "document.querySelector('#asset input').value === ''", timeout=10_000)
+    _, seen = run_and_watch(page, "done")
+    assert len(seen) >= 1
+    page.screenshot(path=str(ARTIFACTS / "app-upload.png"), full_page=True)
