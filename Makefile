@@ -11,8 +11,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python demo_app.py
 
+# One torch thread in tests: the app server, its clients and Chromium share 2 cores, and torch's
+# spinning worker threads slow tiny problems 10-30x under such contention.
 test: setup chromium
-	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q
+	GRADIO_ANALYTICS_ENABLED=False OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 setup: $(VENV)/.installed checkpoints/dcgan_faces.tar
 
