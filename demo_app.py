@@ -25,7 +25,7 @@ from cs_core.assets import get_asset, list_assets  # noqa: E402
 from cs_core.devices import DEVICE_CHOICES, describe_device, resolve_device  # noqa: E402
 from cs_core.domains import DOMAINS, get_domain  # noqa: E402
 from cs_core.errors import InputError  # noqa: E402
-from cs_core.images import array_to_domain, load_image, load_image_array, to_uint8  # noqa: E402
+from cs_core.images import MAX_FILE_BYTES, array_to_domain, load_image, load_image_array, to_uint8  # noqa: E402
 from cs_core.priors import PRIORS  # noqa: E402
 from cs_core.problem import make_problem  # noqa: E402
 from cs_core.session import Frame, run_methods, run_to_end  # noqa: E402
@@ -38,6 +38,17 @@ MAX_SLOTS = 4                      # reconstruction image slots (the most method
 EVERY = 5                          # a snapshot every 5 iterations / Adam steps
 MAX_FPS = 8                        # frames sent to the browser per second, at most
 STOP_WAIT = 1.5                    # seconds Stop waits for a frame on its way (a cancelled one never arrives)
+QUEUE_SIZE = 16                    # runs waiting for the device beyond that are refused ("queue is full")
+
+
+def concurrency() -> int:
+    """Runs at once (they share the device): env ``CSGM_DEMO_CONCURRENCY`` (``--concurrency``), default 1."""
+    return max(1, int(os.environ.get("CSGM_DEMO_CONCURRENCY", "1")))
+
+
+def max_seconds() -> float:
+    """Wall-time cap of one run: env ``CSGM_DEMO_MAX_SECONDS`` (``--max-seconds``), default 120 s."""
+    return float(os.environ.get("CSGM_DEMO_MAX_SECONDS", "120"))
 DISPLAY_SIDE = 224                 # images are nearest-upscaled to about this side for display
 PAPER_M = {"mnist": [10, 25, 50, 100, 200, 300, 400, 500, 750],
            "faces": [20, 50, 100, 200, 500, 1000, 2500, 5000]}
@@ -283,11 +294,14 @@ def _stream(run: _Run, problem, options: Options, methods: list[str], frame: Fra
             curve.append((snap.iteration, snap.psnr[0], method_label(snap.method)))
         now = time.perf_counter()
         run.emitting = True
-        stopping = run.stop.is_set()
+        over_time = now - started > max_seconds()
+        stopping = run.stop.is_set() or over_time
         everyone = len(frame.latest) == len(methods)  # the first frame waits for every method's first snapshot
         if frame.done or stopping or (everyone and now - last_sent >= 1.0 / MAX_FPS):
             run.progress = _status(device_text, frame, options, methods, now - started)
             state = "stopped" if stopping else "done" if frame.done else "running"
+            if over_time and not run.stop.is_set():
+                state = f"time limit of {max_seconds():g} s per run reached · stopped"
             slots = []
             for i in range(MAX_SLOTS):
                 if i < len(methods):
@@ -322,6 +336,21 @@ def request_stop(request: gr.Request = None):
     while run.emitting and not run.finished.is_set() and time.monotonic() < deadline:
         time.sleep(0.02)
     return f"{run.progress} · stopped" if run.progress else "stopped"
+
+
+def checked_upload(preprocess):
+    """Gradio decodes an upload before any handler runs: check the file with the core's reader first (size, pixel
+    count, readable), so a bad file is a ``gr.Error`` with the core's message rather than a generic failure."""
+    def check_then_preprocess(payload):
+        path = getattr(payload, "path", None)
+        if path:
+            try:
+                load_image_array(path)
+            except InputError as exc:
+                raise gr.Error(str(exc).replace(str(path), getattr(payload, "orig_name", None) or "the upload")) \
+                    from None
+        return preprocess(payload)
+    return check_then_preprocess
 
 
 # ---------------------------------------------------------------- form callbacks
@@ -492,6 +521,158 @@ def _examples() -> tuple[list[list], list[str]]:
     return rows, labels
 
 
+# ---------------------------------------------------------------- tab: measurements vs error (a small sweep)
+
+from pathlib import Path  # noqa: E402
+
+from PIL import Image as _PILImage  # noqa: E402
+
+from cs_core.experiments import PAPER_M as SWEEP_PAPER_M, SOURCES, load_images, summarise, sweep  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "docs" / "results"
+SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [100, 500, 2500]}
+SWEEP_SOURCES = {"mnist": ["heldout"], "faces": ["inrange", "real"]}
+SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
+SWEEP_COLUMNS = ["method", "m", "images", "mean MSE", "± 95 % CI", "log10 mean MSE"]
+
+
+def sweep_figure(domain: str, source: str):
+    """The precomputed full figure for the domain (and source), as a PNG array, and its caption."""
+    names = [domain] if domain == "mnist" else [f"{domain}-{source}", *(f"{domain}-{s}" for s in SWEEP_SOURCES[domain])]
+    path = next((RESULTS_DIR / n / "figure.png" for n in names if (RESULTS_DIR / n / "figure.png").exists()), None)
+    if path is None:
+        return None, (f"The full {domain} figure is not computed yet (`python -m cs_core sweep`); "
+                      "see `docs/RESULTS.md`.")
+    return (np.asarray(_PILImage.open(path).convert("RGB")),
+            f"Precomputed full sweep: `{path.relative_to(RESULTS_DIR.parent.parent)}` — protocol, tables and "
+            "reading in `docs/RESULTS.md`.")
+
+
+def _sweep_outputs(rows: list[dict], methods: list[str]):
+    """The live curve (log10 of the mean MSE vs m, one line per method) and the table, from ``summarise``."""
+    summary = summarise(rows)
+    points, table = [], []
+    for name in methods:
+        for key, values in summary.items():
+            if key[2] == name:
+                for m, mean, half, n in values:
+                    points.append((m, float(np.log10(mean)), method_label(name)))
+                    table.append([name, m, n, mean, half, float(np.log10(mean))])
+    present = {label for *_, label in points}
+    points += [(None, None, m_.label) for m_ in METHODS.values() if m_.label not in present]
+    x, y, color = zip(*points)
+    curve = pd.DataFrame({SWEEP_X: pd.Series(x, dtype="float64"), SWEEP_Y: pd.Series(y, dtype="float64"),
+                          SWEEP_COLOR: pd.Series(color, dtype="object")})
+    table = pd.DataFrame(table, columns=SWEEP_COLUMNS).style.format(
+        {"mean MSE": "{:.5f}", "± 95 % CI": "{:.5f}", "log10 mean MSE": "{:.3f}"})
+    return gr.update(value=curve, colors_in_legend=[method_label(n) for n in methods]), table
+
+
+def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = None):
+    """A small error-vs-m sweep (``cs_core.experiments.sweep``, noiseless, seed 0); streams the curve and the
+    table after each finished (method, m) group; the status ends with ``done`` (or ``stopped``)."""
+    rows, stop = None, _SWEEP_STOPS.setdefault(_session(request), threading.Event())
+    stop.clear()
+    try:
+        device = resolve_device("auto")
+        methods, ms = list(dict.fromkeys(methods or [])), sorted({_int(m) for m in ms or []})
+        if not ms:
+            raise InputError("choose at least one value of m")
+        count = _int(images)
+        n_images = len(load_images(domain, source, count).names)
+        groups, started = len(methods) * len(ms), time.perf_counter()
+        head = f"device {describe_device(device)} · {domain}/{source} · {n_images} images"
+        yield f"{head} · 0/{groups} groups · running", None, pd.DataFrame(columns=SWEEP_COLUMNS)
+        collected, finished = [], 0
+        rows = sweep(domain, methods, ms, source, count, 0.0, 0, device)
+        for row in rows:
+            collected.append(row)
+            if stop.is_set():
+                yield f"{head} · {finished}/{groups} groups · stopped", gr.skip(), gr.skip()
+                return
+            if sum(r["method"] == row["method"] and r["m"] == row["m"] for r in collected) < n_images:
+                continue
+            finished += 1
+            curve, table = _sweep_outputs(collected, methods)
+            state = "done" if finished == groups else "running"
+            yield (f"{head} · {finished}/{groups} groups (last: {row['method']}, m = {row['m']}) · "
+                   f"{time.perf_counter() - started:.1f} s · {state}", curve, table)
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+    except torch.cuda.OutOfMemoryError:
+        raise gr.Error("the GPU ran out of memory; use fewer images or smaller m") from None
+    finally:
+        if rows is not None:
+            rows.close()  # Stop: let the solvers go now
+
+
+_SWEEP_STOPS: dict[str, threading.Event] = {}
+
+
+def request_sweep_stop(request: gr.Request = None):
+    """Stop: the sweep ends after the (method, m) batch it is computing, with the status ``stopped``."""
+    _SWEEP_STOPS.setdefault(_session(request), threading.Event()).set()
+
+
+def _sweep_domain_form(domain, source=None):
+    """Methods, m values and sources offered for the domain (presets selected), and its full figure."""
+    source = source if source in SWEEP_SOURCES[domain] else SWEEP_SOURCES[domain][0]
+    figure, caption = sweep_figure(domain, source)
+    return (gr.update(choices=method_choices(domain), value=default_methods(domain)),
+            gr.update(choices=list(SWEEP_PAPER_M[domain]), value=SWEEP_DEFAULT_M[domain]),
+            gr.update(choices=SWEEP_SOURCES[domain], value=source), figure, caption)
+
+
+def build_sweep_tab(demo: gr.Blocks) -> None:
+    """The "Measurements vs error" tab: a small sweep drawn live beside the precomputed full figure."""
+    domain0 = "mnist"
+    figure0, caption0 = sweep_figure(domain0, SWEEP_SOURCES[domain0][0])
+    all_m = sorted({m for values in SWEEP_PAPER_M.values() for m in values})
+    with gr.Tab("Measurements vs error", elem_id="sweep-tab"):
+        gr.Markdown("Mean per-pixel error vs the number of Gaussian measurements m, on a few images "
+                    "(noiseless, seed 0, Lasso's λ chosen on validation images as in `docs/RESULTS.md`).")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=300):
+                domain = gr.Radio(DOMAIN_CHOICES, value=domain0, label="Domain", elem_id="sweep-domain")
+                # Built with every choice so that an API call for any domain reaches the core's own checks;
+                # the page narrows them to the domain's.
+                methods = gr.CheckboxGroup([(m_.label, n) for n, m_ in METHODS.items()],
+                                           value=default_methods(domain0), label="Methods", elem_id="sweep-methods")
+                ms = gr.CheckboxGroup(all_m, value=SWEEP_DEFAULT_M[domain0], label="m values (the paper's)",
+                                      elem_id="sweep-m")
+                images = gr.Slider(1, 10, value=3, step=1, label="number of images", elem_id="sweep-images")
+                source = gr.Radio(list(SOURCES), value=SWEEP_SOURCES[domain0][0], label="Images",
+                                  info="heldout: MNIST test digits · inrange: G(z) of the prior · real: photos",
+                                  elem_id="sweep-source")
+                with gr.Row():
+                    run_btn = gr.Button("Run", variant="primary", elem_id="sweep-run-btn", min_width=90)
+                    stop_btn = gr.Button("Stop", variant="stop", elem_id="sweep-stop-btn", min_width=90)
+            with gr.Column(scale=3):
+                status = gr.Textbox("ready", label="Status", lines=1, max_lines=2, interactive=False,
+                                    elem_id="sweep-status")
+                with gr.Row(equal_height=False):
+                    plot = gr.LinePlot(
+                        None, x=SWEEP_X, y=SWEEP_Y, color=SWEEP_COLOR, title="This sweep: error vs m",
+                        x_title="number of measurements m", y_title="log10(mean per-pixel MSE)",
+                        color_map={m_.label: method_color(n) for n, m_ in METHODS.items()},
+                        height=330, elem_id="sweep-plot", scale=1, label="This sweep", show_label=False)
+                    with gr.Column(scale=1):
+                        figure = gr.Image(figure0, type="numpy", format="png", interactive=False, height=330,
+                                          label="Full sweep (precomputed)", show_label=False, elem_id="sweep-figure",
+                                          buttons=["fullscreen"])
+                        caption = gr.Markdown(caption0, elem_id="sweep-caption")
+                table = gr.Dataframe(pd.DataFrame(columns=SWEEP_COLUMNS), label="Mean per-pixel MSE per (method, m)",
+                                     interactive=False, elem_id="sweep-table", show_row_numbers=False)
+
+    run_btn.click(run_small_sweep, [domain, methods, ms, images, source], [status, plot, table],
+                  api_name="sweep", concurrency_limit=1, show_progress="minimal")
+    stop_btn.click(request_sweep_stop, None, None, api_visibility="private", show_progress="hidden")
+    hidden = dict(api_visibility="private", show_progress="hidden")
+    domain.input(_sweep_domain_form, [domain], [methods, ms, source, figure, caption], **hidden)
+    source.input(lambda d, s: sweep_figure(d, s), [domain, source], [figure, caption], **hidden)
+    demo.load(_sweep_domain_form, [domain, source], [methods, ms, source, figure, caption], **hidden)
+
+
 def build_demo() -> gr.Blocks:
     """The app's Blocks (priors are loaded here, once)."""
     device = resolve_device("auto")
@@ -510,7 +691,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO, elem_id="title")
         if notice:
             gr.Markdown(notice, elem_id="notice")
-        with gr.Row(equal_height=False):
+        with gr.Tab("Reconstruct", elem_id="reconstruct-tab"), gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=330):
                 domain = gr.Radio(DOMAIN_CHOICES, value=domain0, label="Domain", elem_id="domain")
                 with gr.Tab("Gallery"):
@@ -521,6 +702,7 @@ def build_demo() -> gr.Blocks:
                     upload = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"],
                                       label="Your image (converted to the domain's shape)", height=170,
                                       elem_id="upload")
+                    upload.preprocess = checked_upload(upload.preprocess)
                 operator = gr.Radio(OPERATOR_CHOICES, value="gaussian", label="Operator", elem_id="operator")
                 with gr.Group(visible=True) as gaussian_box:
                     m = gr.Number(DEFAULT_M[domain0], precision=0, label="m, the number of measurements", elem_id="m")
@@ -589,9 +771,10 @@ def build_demo() -> gr.Blocks:
                     examples = gr.Examples(rows, inputs=form, example_labels=labels,
                                            label="The paper's figures — click, then Run", elem_id="examples")
                 gr.Markdown(EXPLANATION, elem_id="explanation")
+        build_sweep_tab(demo)
 
         outputs = [status, truth, measurements, *recon, convergence, metrics]
-        run_event = run_btn.click(reconstruct, form, outputs, api_name="reconstruct", concurrency_limit=1,
+        run_event = run_btn.click(reconstruct, form, outputs, api_name="reconstruct", concurrency_limit=concurrency(),
                                   show_progress="hidden")
         stop_btn.click(request_stop, None, [status], cancels=[run_event], api_name="stop")
 
@@ -610,7 +793,7 @@ def build_demo() -> gr.Blocks:
         if examples is not None:  # loading an example restores every input's initial choices: narrow them again
             examples.load_input_event.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **hidden)
         demo.load(preview, [asset, upload, domain], [truth], **hidden)
-    demo.queue(max_size=16, default_concurrency_limit=1)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
 
@@ -619,6 +802,7 @@ THEME = gr.themes.Soft()
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs):
     """``demo.launch`` with the app's theme and CSS (Gradio 6 takes them here), offline by default."""
+    kwargs.setdefault("max_file_size", MAX_FILE_BYTES)  # uploads above it are refused by Gradio itself
     return demo.launch(server_name=host, server_port=port, share=share, theme=THEME, css=CSS, **kwargs)
 
 
@@ -627,7 +811,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    parser.add_argument("--concurrency", type=int, help="runs at once on the device (default 1, env CSGM_DEMO_CONCURRENCY)")
+    parser.add_argument("--max-seconds", type=float, help="wall-time cap per run (default 120, env CSGM_DEMO_MAX_SECONDS)")
     args = parser.parse_args(argv)
+    if args.concurrency is not None:
+        os.environ["CSGM_DEMO_CONCURRENCY"] = str(args.concurrency)
+    if args.max_seconds is not None:
+        os.environ["CSGM_DEMO_MAX_SECONDS"] = str(args.max_seconds)
     launch(build_demo(), args.host, args.port, args.share)
 
 
