@@ -29,13 +29,15 @@ def load_image_array(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as img:
             if img.width * img.height > MAX_PIXELS:
-                raise InputError(f"image is {img.width}×{img.height} pixels, more than the {MAX_PIXELS:,} allowed: {path}")
+                raise InputError(f"image is {img.width}×{img.height} pixels, more pixels than the {MAX_PIXELS:,} allowed: {path}")
             img.load()
             return pil_to_array(img)
     except InputError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise InputError(f"not a readable image (PNG, JPEG, ...) or too large: {path}") from None
+    except Image.DecompressionBombError:
+        raise InputError(f"image has more pixels than the {MAX_PIXELS:,} allowed: {path}") from None
+    except UnidentifiedImageError:
+        raise InputError(f"not a readable image (PNG, JPEG, ...): {path}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"corrupt or truncated image {path}: {exc}") from None
 

@@ -86,7 +86,7 @@ BAD_FILES = {
     "empty": "empty",
     "truncated": "corrupt or truncated|not a readable image",
     "corrupt": "corrupt or truncated|not a readable image",
-    "bomb": "more than the 40,000,000 allowed",
+    "bomb": "more pixels than the 40,000,000 allowed",
 }
 
 
