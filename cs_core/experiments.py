@@ -184,13 +184,14 @@ def plot_error_vs_m(rows: list[dict], path: Path):
         m, mean, half, n = map(np.asarray, zip(*points))
         label = f"{method} ({source}, n={int(n.max())})"
         ax.plot(m, mean, marker="o", label=label)
-        ax.fill_between(m, np.clip(mean - half, 1e-6, None), mean + half, alpha=0.2)
+        ax.fill_between(m, np.maximum(mean - half, mean / 10), mean + half, alpha=0.2)  # log axis: floor at mean/10
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of measurements m")
     ax.set_ylabel("per-pixel MSE (pixels in [0, 1])")
     domains = sorted({k[0] for k in summary})
-    ax.set_title(f"Reconstruction error vs m — {', '.join(domains)}; bands: 95 % CI of the mean")
+    ax.set_title(f"Reconstruction error vs m — {', '.join(domains)}\nbands: 95 % CI of the mean (lower edge ≥ mean/10)",
+                 fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
