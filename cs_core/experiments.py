@@ -141,9 +141,10 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
     csv_path = out / "results.csv"
     rows = read_rows(csv_path)
     done = {row_key(r["domain"], r["source"], r["method"], r["m"], r["image"], r["noise"], r["seed"]) for r in rows}
-    total = len(methods) * len(ms) * len(load_images(domain, source, count).names)
+    wanted = {row_key(domain, source, method, m, name, noise, seed)
+              for method in methods for m in ms for name in load_images(domain, source, count).names}
     new_file = not csv_path.exists()
-    with csv_path.open("a", newline="") as f, tqdm(total=total, initial=min(len(done), total), unit="img",
+    with csv_path.open("a", newline="") as f, tqdm(total=len(wanted), initial=len(wanted & done), unit="img",
                                                    desc=f"{domain}/{source}", disable=not progress) as bar:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new_file:
