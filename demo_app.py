@@ -21,11 +21,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from cs_core.assets import get_asset, list_assets  # noqa: E402
+from cs_core.assets import get_asset, list_assets, load_truth  # noqa: E402
 from cs_core.devices import DEVICE_CHOICES, describe_device, resolve_device  # noqa: E402
 from cs_core.domains import DOMAINS, get_domain  # noqa: E402
 from cs_core.errors import InputError  # noqa: E402
-from cs_core.images import MAX_FILE_BYTES, array_to_domain, load_image, load_image_array, to_uint8  # noqa: E402
+from cs_core.images import MAX_FILE_BYTES, array_to_domain, load_image_array, to_uint8  # noqa: E402
 from cs_core.priors import PRIORS  # noqa: E402
 from cs_core.problem import make_problem  # noqa: E402
 from cs_core.session import Frame, run_methods, run_to_end  # noqa: E402
@@ -136,18 +136,6 @@ def default_asset(domain: str) -> str | None:
     return pick_asset(domain, DEFAULT_ASSET.get(domain))
 
 
-def load_truth(asset: str | None, upload: str | None, domain) -> torch.Tensor:
-    """The ground truth ``(1, C, S, S)``: an upload wins over a gallery pick (same rule as the CLI)."""
-    if upload:
-        return load_image(upload, domain)
-    if asset:
-        item = get_asset(asset)
-        if item.domain != domain.name:
-            raise InputError(f"asset {asset} belongs to domain {item.domain}; choose the domain {item.domain}")
-        return load_image(item.path, domain)
-    raise InputError("choose a gallery image or upload one")
-
-
 # ---------------------------------------------------------------- the run
 
 def _status(device: str, frame: Frame, options: Options, methods: list[str], elapsed: float) -> str:
@@ -243,7 +231,7 @@ def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, no
     """The form's values → the core's problem and options (exactly what the CLI builds from its flags)."""
     dom = get_domain(domain)
     dev = resolve_device(device or "auto")
-    truth = load_truth(asset, upload, dom)
+    truth = load_truth(dom, image=upload, asset=asset)
     params = {"gaussian": {"m": _int(m)},
               "inpaint": {"mask": mask, "mask_size": _int_or_none(mask_size, "mask size"),
                           "keep": _float_or_none(keep, "keep fraction")},

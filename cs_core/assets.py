@@ -185,3 +185,16 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def load_truth(domain, image: str | Path | None = None, asset: str | None = None):
+    """The ground truth ``(1, C, S, S)`` in [0, 1] from an image file (wins) or a gallery asset of ``domain``."""
+    from .images import load_image
+    if image:
+        return load_image(image, domain)
+    if asset:
+        item = get_asset(asset)
+        if item.domain != domain.name:
+            raise InputError(f"asset {asset} belongs to domain {item.domain}; choose domain {item.domain}")
+        return load_image(item.path, domain)
+    raise InputError("choose a gallery image or upload one")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import torch
 
+from .assets import load_truth
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
-from .images import load_image, save_png
+from .images import save_png
 from .operators import OPERATORS
 from .problem import make_problem
 from .session import run_to_end
@@ -86,16 +87,6 @@ def build_parser() -> Parser:
     return parser
 
 
-def load_truth(args, domain) -> torch.Tensor:
-    if args.image:
-        return load_image(args.image, domain)
-    from .assets import get_asset
-    asset = get_asset(args.asset)
-    if asset.domain != domain.name:
-        raise InputError(f"asset {args.asset} belongs to domain {asset.domain}; use --domain {asset.domain}")
-    return load_image(asset.path, domain)
-
-
 def operator_params(args) -> dict:
     return {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor}
 
@@ -103,7 +94,7 @@ def operator_params(args) -> dict:
 def reconstruct(args) -> int:
     domain = get_domain(args.domain)
     device = resolve_device(args.device)
-    truth = load_truth(args, domain)
+    truth = load_truth(domain, image=args.image, asset=args.asset)
     params = operator_params(args)
     problem = make_problem(truth, domain, args.operator, params, args.noise, args.seed, device)
     options = Options(iterations=args.iters, restarts=args.restarts, lam=args.lam, csgm_lam=args.csgm_lam, lr=args.lr)

@@ -16,7 +16,6 @@ import argparse
 import ipaddress
 import json
 import os
-import statistics
 import sys
 import threading
 import time

@@ -275,9 +275,7 @@ def test_a_client_that_disconnects_mid_run_frees_the_worker(app, files):
     session = "robust-disconnect"
     data = [None, handle_file(str(files["good"])), "mnist", "gaussian", 50, "center", None, 0.5, None, 0.0,
             ["lasso-dct"], "20000", None, None, None, None, 0, "cpu"]
-    client = Client(app[1], verbose=False)
     # upload the file the way a browser does, then join the queue by hand
-    uploaded = client.upload_files if hasattr(client, "upload_files") else None  # noqa: F841
     with httpx.Client(timeout=10) as http:
         with open(files["good"], "rb") as fh:
             path = http.post(f"{url}/gradio_api/upload", files={"files": fh}).json()[0]
