@@ -15,6 +15,17 @@ if str(ROOT) not in sys.path:  # demo_app.py lives at the repository root
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def vae_available() -> bool:
+    """Whether the MNIST VAE checkpoint loads (tests using CSGM-VAE skip otherwise)."""
+    from cs_core.errors import InputError
+    from cs_core.priors import PRIORS
+    try:
+        PRIORS["vae"].load("cpu")
+        return True
+    except (KeyError, InputError):
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

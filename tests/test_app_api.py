@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from app_server import ROOT, running_app
+from app_server import ROOT, running_app, vae_available
 from PIL import Image
 from skimage import data
 
@@ -12,18 +12,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from cs_core.errors import InputError  # noqa: E402
-from cs_core.priors import PRIORS  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def vae_available() -> bool:
-    try:
-        PRIORS["vae"].load("cpu")
-        return True
-    except (KeyError, InputError):
-        return False
 
 
 def arguments(image, domain="mnist", operator="gaussian", m=100, methods=("lasso-pixel",), iterations=None,

@@ -1,27 +1,17 @@
 """The demo's "Measurements vs error" tab, endpoint /sweep: it streams the curve and ends with the core's numbers."""
 import pytest
-from app_server import running_app
+from app_server import running_app, vae_available
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from cs_core.devices import resolve_device  # noqa: E402
-from cs_core.errors import InputError  # noqa: E402
 from cs_core.experiments import summarise, sweep  # noqa: E402
-from cs_core.priors import PRIORS  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
 METHODS, MS, IMAGES = ["lasso-dct", "csgm-vae"], [25, 100], 2
-
-
-def vae_available() -> bool:
-    try:
-        PRIORS["vae"].load("cpu")
-        return True
-    except (KeyError, InputError):
-        return False
 
 
 @pytest.fixture(scope="module")
