@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup chromium bench
+.PHONY: demo test setup chromium bench results
 
 demo: setup
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python demo_app.py
@@ -33,3 +33,10 @@ chromium:
 
 bench: setup
 	$(BIN)/python -m cs_core bench
+
+# The full sweeps behind docs/RESULTS.md (resumable: rows already in a results.csv are kept).
+# Hours on a CPU, minutes on a GPU; one torch thread is the fastest setting on a shared 2-core CPU.
+results: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --out docs/results/mnist
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --images 32 --source inrange --out docs/results/faces-inrange
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --source real --out docs/results/faces-real

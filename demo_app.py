@@ -84,16 +84,6 @@ def method_label(name: str) -> str:
     return METHODS[name].label if name in METHODS else name
 
 
-def planned_iterations(name: str, options: Options) -> int | None:
-    """How many iterations a method will run (for the progress line only)."""
-    if options.iterations:
-        return options.iterations
-    if name.startswith("lasso-"):
-        return DEFAULT_ITERATIONS
-    prior = PRIORS.get(name.removeprefix("csgm-"))
-    return prior.defaults.steps if prior else None
-
-
 def _int(value):
     """Gradio numbers arrive as floats; whole ones become ints, anything else goes to the core as is."""
     if isinstance(value, float) and value.is_integer():
@@ -142,9 +132,8 @@ def _status(device: str, frame: Frame, options: Options, methods: list[str], ela
     parts = [f"device {device}"]
     for name in methods:
         snap = frame.latest.get(name)
-        total = planned_iterations(name, options)
         done = snap.iteration if snap else 0
-        parts.append(f"{method_label(name)} {done}/{total}" if total else f"{method_label(name)} {done}")
+        parts.append(f"{method_label(name)} {done}/{METHODS[name].iterations(options)}")
         if snap is not None and snap.message:
             parts.append(f"{method_label(name)}: {snap.message}")
     parts.append(f"{elapsed:.1f} s")

@@ -11,6 +11,7 @@ Protocol (docs/RESULTS.md):
   the batch; CSGM with the prior's default settings, images and restarts batched.
 """
 import csv
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from .session import run_to_end
 from .solvers import Options, check_methods
 
 EVAL_SEED, VALIDATION_SEED = 2000, 3000
-LAMBDA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+LAMBDA_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 VALIDATION_IMAGES = 8
 SOURCES = ("heldout", "inrange", "real")
 PAPER_M = {"mnist": (10, 25, 50, 100, 200, 300, 400, 500, 750),
@@ -87,6 +88,7 @@ def validation_images(domain: str) -> torch.Tensor:
     return generated(domain, VALIDATION_SEED, VALIDATION_IMAGES).images
 
 
+@functools.lru_cache(maxsize=None)  # one choice per (method, m) serves every source swept in a process
 def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device) -> float:
     """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this method and m."""
     images = validation_images(domain)

@@ -118,3 +118,16 @@ def test_csgm_stops_a_diverging_run_with_a_message():
     final = last(csgm(problem, generator, 5, CSGMSettings(steps=50, lr=1e30, restarts=2, lam=1.0)))
     assert final.final and "diverged" in final.message
     assert torch.isfinite(final.estimate).all()
+
+
+@pytest.mark.parametrize("iterations", [None, 7])
+def test_every_method_runs_the_iterations_it_announces(iterations):
+    from cs_core.session import run_to_end
+    from cs_core.solvers import METHODS, Options, methods_for
+    images = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    problem = make_problem(images, DOMAINS["mnist"], "gaussian", {"m": 50}, 0.0, 0, torch.device("cpu"))
+    names = methods_for("mnist")
+    options = Options(iterations=iterations, restarts=1)
+    finals = run_to_end(problem, names, options)
+    for name in names:
+        assert finals[name].iteration == METHODS[name].iterations(options)

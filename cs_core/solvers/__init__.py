@@ -37,11 +37,20 @@ class Method:
     objective: str
     domains: tuple[str, ...]
     start: Callable[[Problem, Options, int | None], Iterator[Snapshot]]
+    iterations: Callable[[Options], int]  # how many iterations / Adam steps ``start`` will run
+
+
+def _lasso_iterations(options: Options) -> int:
+    return options.iterations or DEFAULT_ITERATIONS
+
+
+def _csgm_iterations(prior_name: str):
+    return lambda options: options.iterations or PRIORS[prior_name].defaults.steps
 
 
 def _lasso(basis_name: str):
     def start(problem, options, every):
-        settings = LassoSettings(options.iterations or DEFAULT_ITERATIONS, options.lam, options.lam_ratio)
+        settings = LassoSettings(_lasso_iterations(options), options.lam, options.lam_ratio)
         return fista(problem, BASES[basis_name], settings, every, method=f"lasso-{basis_name}")
     return start
 
@@ -51,7 +60,7 @@ def _csgm(prior_name: str):
         prior = PRIORS[prior_name]
         d = prior.defaults
         settings = CSGMSettings(
-            steps=options.iterations or d.steps,
+            steps=_csgm_iterations(prior_name)(options),
             lr=d.lr if options.lr is None else options.lr,
             restarts=options.restarts or d.restarts,
             lam=d.lam if options.csgm_lam is None else options.csgm_lam,
@@ -64,15 +73,15 @@ def _csgm(prior_name: str):
 LASSO_OBJECTIVE = "min_c ½‖y − AΨc‖² + λ‖c‖₁, Ψ = {}"
 ALL_DOMAINS = ("mnist", "faces")
 METHODS: dict[str, Method] = {
-    "lasso-pixel": Method("lasso-pixel", "Lasso (pixel)", LASSO_OBJECTIVE.format("identity"), ALL_DOMAINS, _lasso("pixel")),
-    "lasso-dct": Method("lasso-dct", "Lasso (DCT)", LASSO_OBJECTIVE.format("2-D DCT"), ALL_DOMAINS, _lasso("dct")),
-    "lasso-wavelet": Method("lasso-wavelet", "Lasso (wavelet)", LASSO_OBJECTIVE.format("Haar wavelet"), ALL_DOMAINS,
-                            _lasso("wavelet")),
+    f"lasso-{basis}": Method(f"lasso-{basis}", f"Lasso ({label})", LASSO_OBJECTIVE.format(psi), ALL_DOMAINS,
+                             _lasso(basis), _lasso_iterations)
+    for basis, label, psi in (("pixel", "pixel", "identity"), ("dct", "DCT", "2-D DCT"),
+                              ("wavelet", "wavelet", "Haar wavelet"))
 }
 for _prior in PRIORS.values():
     METHODS[f"csgm-{_prior.name}"] = Method(
         f"csgm-{_prior.name}", f"CSGM ({_prior.name.upper()})", "min_z ‖y − A G(z)‖² + λ‖z‖²",
-        (_prior.domain,), _csgm(_prior.name))
+        (_prior.domain,), _csgm(_prior.name), _csgm_iterations(_prior.name))
 
 
 def methods_for(domain: str) -> list[str]:
