@@ -18,13 +18,11 @@
 4. **Peak memory**: the process's peak RSS after each section (CPU), or
    ``torch.cuda.max_memory_allocated`` per section (CUDA).
 
-Times are medians over ``repeats`` runs. ``python -m cs_core.bench [--device auto|cpu|cuda] [--json]
+Times are medians over ``repeats`` runs. ``python -m cs_core bench [--device auto|cpu|cuda] [--json]
 [--repeats N] [--quick] [--threads N]`` prints the table (or one JSON object).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import platform
@@ -37,9 +35,8 @@ from dataclasses import asdict, dataclass, replace
 import torch
 
 from .bases import BASES
-from .devices import DEVICE_CHOICES, describe_device, resolve_device
+from .devices import describe_device
 from .domains import get_domain
-from .errors import InputError
 from .problem import SOLVER_STREAM, Problem, make_problem, stream
 from .session import run_methods
 from .solvers import Options
@@ -452,28 +449,3 @@ def format_report(result: dict) -> str:
         lines.append(f"| {key.removeprefix('after_')} | {r['peak_rss_mib']:.0f} | "
                      f"{_f(r.get('cuda_peak_allocated_mib'), 4) if 'cuda_peak_allocated_mib' in r else '—'} |")
     return "\n".join(lines)
-
-
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cs_core.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
-    parser.add_argument("--repeats", type=int, default=3, help="repeats per measurement; medians are reported")
-    parser.add_argument("--quick", action="store_true", help="fewer CSGM steps, looser F* search (for tests)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be ≥ 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be ≥ 1")
-    try:
-        device = resolve_device(args.device)
-    except InputError as exc:
-        parser.error(str(exc))
-    result = run_bench(device, args.repeats, args.quick, args.threads)
-    print(json.dumps(result) if args.json else format_report(result))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

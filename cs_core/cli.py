@@ -77,6 +77,7 @@ def build_parser() -> Parser:
     bench.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--quick", action="store_true", help="few steps and repeats (a smoke run)")
+    bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     bench.add_argument("--json", action="store_true")
 
     sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
@@ -166,7 +167,9 @@ def bench(args) -> int:
     from .bench import format_report, run_bench
     if args.repeats < 1:
         raise InputError(f"--repeats must be at least 1; got {args.repeats}")
-    result = run_bench(resolve_device(args.device), args.repeats, args.quick)
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be at least 1; got {args.threads}")
+    result = run_bench(resolve_device(args.device), args.repeats, args.quick, args.threads)
     print(json.dumps(result) if args.json else format_report(result))
     return 0
 

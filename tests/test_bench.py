@@ -103,7 +103,9 @@ def test_reference_loop_matches_batched_solver():
     assert final.measurement_loss[0] <= ref["measurement_loss"] * (1 + 1e-4)
 
 
-def test_module_cli_rejects_bad_repeats():
-    run = subprocess.run([sys.executable, "-m", "cs_core.bench", "--repeats", "0"], cwd=ROOT,
+@pytest.mark.parametrize("flag", ["--repeats", "--threads"])
+def test_cli_rejects_a_bad_count_in_one_line(flag):
+    run = subprocess.run([sys.executable, "-m", "cs_core", "bench", flag, "0"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "repeats" in run.stderr
+    assert run.returncode == 2 and run.stderr.startswith("error: ") and flag in run.stderr
+    assert run.stderr.count("\n") == 1
