@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -20,11 +21,13 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image as _PILImage  # noqa: E402
 
 from cs_core.assets import get_asset, list_assets, load_truth  # noqa: E402
 from cs_core.devices import DEVICE_CHOICES, describe_device, resolve_device  # noqa: E402
 from cs_core.domains import DOMAINS, get_domain  # noqa: E402
 from cs_core.errors import InputError  # noqa: E402
+from cs_core.experiments import PAPER_M as SWEEP_PAPER_M, SOURCES, load_images, summarise, sweep  # noqa: E402
 from cs_core.images import MAX_FILE_BYTES, array_to_domain, load_image_array, to_uint8  # noqa: E402
 from cs_core.priors import PRIORS  # noqa: E402
 from cs_core.problem import make_problem  # noqa: E402
@@ -500,22 +503,16 @@ def _examples() -> tuple[list[list], list[str]]:
 
 # ---------------------------------------------------------------- tab: measurements vs error (a small sweep)
 
-from pathlib import Path  # noqa: E402
-
-from PIL import Image as _PILImage  # noqa: E402
-
-from cs_core.experiments import PAPER_M as SWEEP_PAPER_M, SOURCES, load_images, summarise, sweep  # noqa: E402
-
 RESULTS_DIR = Path(__file__).resolve().parent / "docs" / "results"
 SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [100, 500, 2500]}
-SWEEP_SOURCES = {"mnist": ["heldout"], "faces": ["inrange", "real"]}
+SWEEP_SOURCES = {"mnist": ["heldout", "real"], "faces": ["inrange", "real"]}
 SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
 SWEEP_COLUMNS = ["method", "m", "images", "mean MSE", "± 95 % CI", "log10 mean MSE"]
 
 
 def sweep_figure(domain: str, source: str):
     """The precomputed full figure for the domain (and source), as a PNG array, and its caption."""
-    names = [domain] if domain == "mnist" else [f"{domain}-{source}", *(f"{domain}-{s}" for s in SWEEP_SOURCES[domain])]
+    names = [domain if s == "heldout" else f"{domain}-{s}" for s in (source, *SWEEP_SOURCES[domain])]
     path = next((RESULTS_DIR / n / "figure.png" for n in names if (RESULTS_DIR / n / "figure.png").exists()), None)
     if path is None:
         return None, (f"The full {domain} figure is not computed yet (`python -m cs_core sweep`); "
@@ -619,7 +616,8 @@ def build_sweep_tab(demo: gr.Blocks) -> None:
                                       elem_id="sweep-m")
                 images = gr.Slider(1, 10, value=3, step=1, label="number of images", elem_id="sweep-images")
                 source = gr.Radio(list(SOURCES), value=SWEEP_SOURCES[domain0][0], label="Images",
-                                  info="heldout: MNIST test digits · inrange: G(z) of the prior · real: photos",
+                                  info="heldout: MNIST test digits · inrange: G(z) of the prior · "
+                                       "real: the gallery's off-range images (photos, a letter)",
                                   elem_id="sweep-source")
                 with gr.Row():
                     run_btn = gr.Button("Run", variant="primary", elem_id="sweep-run-btn", min_width=90)

@@ -53,3 +53,13 @@ def test_sweep_input_errors(client):
     with pytest.raises(AppError, match="heldout exists for mnist only"):
         client.predict(domain="faces", methods=["lasso-dct"], ms=[100], images=1, source="heldout",
                        api_name="/sweep")
+
+
+@pytest.mark.parametrize("domain,source,directory", [("mnist", "heldout", "mnist"), ("mnist", "real", "mnist-real"),
+                                                     ("faces", "inrange", "faces-inrange"),
+                                                     ("faces", "real", "faces-real")])
+def test_each_source_shows_its_own_precomputed_figure(domain, source, directory):
+    import demo_app
+    figure, caption = demo_app.sweep_figure(domain, source)
+    assert f"docs/results/{directory}/figure.png" in caption
+    assert figure.ndim == 3 and figure.shape[2] == 3
