@@ -251,6 +251,25 @@ def test_a_queued_run_shows_its_position(app, files):
     assert waiting.result()[0].endswith("done")
 
 
+def test_with_concurrency_two_a_second_visitor_runs_beside_a_long_run(monkeypatch, files):
+    import demo_app
+
+    monkeypatch.setenv("CSGM_DEMO_CONCURRENCY", "2")
+    demo = demo_app.build_demo()
+    _, url, _ = demo_app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        _, long_job = _start_long_run(url, files["good"])
+        status, *_ = Client(url, verbose=False).predict(**arguments(files["good"]), api_name="/reconstruct")
+        assert status.endswith("done"), status
+        long_job.cancel()
+        # Queued behind the long run, the short one would only have started once that one had ended
+        # (done, or stopped by the time cap); beside it, the long run is still going until cancelled.
+        long_statuses = [update[0] for update in long_job.outputs()]
+        assert not any(s.endswith("done") or "time limit" in s for s in long_statuses), long_statuses[-1]
+    finally:
+        demo.close()
+
+
 @pytest.mark.parametrize("how", ["job.cancel", "stop endpoint"])
 def test_stop_frees_the_worker_within_a_second(app, files, how):
     url = app[1]
