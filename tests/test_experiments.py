@@ -68,3 +68,13 @@ def test_measurement_saving_interpolates_in_log_log():
     summary = {("d", "s", "lasso"): lasso, ("d", "s", "csgm"): csgm}
     result = measurement_saving(summary, "d", "s", "lasso", "csgm", 10)
     assert result["saving"] == pytest.approx(10) and result["lasso_overtakes_at"] == 1000
+
+
+def test_the_published_mnist_lambda_choices_are_what_validation_chooses():
+    """The sweeps in docs/results record their λ ratios and later sweeps reuse them: they must still be what
+    the validation rule picks (re-run the sweeps after changing the rule, the grid or the solver)."""
+    from cs_core.experiments import choose_lambda_ratio, published_lambda_ratios
+    published = {key: ratio for key, ratio in published_lambda_ratios().items() if key[0] == "mnist"}
+    assert len(published) == 2 * 9  # lasso-pixel and lasso-dct at the paper's 9 values of m
+    for (domain, _, method, m, _, noise, seed), ratio in published.items():
+        assert choose_lambda_ratio(domain, method, m, noise, seed, torch.device("cpu")) == ratio, (method, m)
