@@ -542,9 +542,10 @@ def _sweep_outputs(rows: list[dict], methods: list[str]):
     return gr.update(value=curve, colors_in_legend=[method_label(n) for n in methods]), table
 
 
-def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = None):
+def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = None, progress=gr.Progress()):
     """A small error-vs-m sweep (``cs_core.experiments.sweep``, noiseless, seed 0); streams the curve and the
-    table after each finished (method, m) group; the status ends with ``done`` (or ``stopped``)."""
+    table after each finished (method, m) group, moves the progress bar after each image; the status ends
+    with ``done`` (or ``stopped``)."""
     rows, stop = None, _SWEEP_STOPS.setdefault(_session(request), threading.Event())
     stop.clear()
     try:
@@ -558,9 +559,13 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
         head = f"device {describe_device(device)} · {domain}/{source} · {n_images} images"
         yield f"{head} · 0/{groups} groups · running", None, pd.DataFrame(columns=SWEEP_COLUMNS)
         collected, finished = [], 0
+        total = groups * n_images
+        progress(0, desc=f"0/{total} reconstructions")
         rows = sweep(domain, methods, ms, source, count, 0.0, 0, device)
         for row in rows:
             collected.append(row)
+            progress(len(collected) / total, desc=f"{len(collected)}/{total} reconstructions "
+                                                  f"(last: {row['method']}, m = {row['m']})")
             if stop.is_set():
                 yield f"{head} · {finished}/{groups} groups · stopped", gr.skip(), gr.skip()
                 return
@@ -625,6 +630,7 @@ def build_sweep_tab(demo: gr.Blocks) -> None:
             with gr.Column(scale=3):
                 status = gr.Textbox("ready", label="Status", lines=1, max_lines=2, interactive=False,
                                     elem_id="sweep-status")
+                progress_bar = gr.Markdown("", min_height=56, elem_id="sweep-progress")  # the bar is drawn here
                 with gr.Row(equal_height=False):
                     plot = gr.LinePlot(
                         None, x=SWEEP_X, y=SWEEP_Y, color=SWEEP_COLOR, title="This sweep: error vs m",
@@ -640,7 +646,7 @@ def build_sweep_tab(demo: gr.Blocks) -> None:
                                      interactive=False, elem_id="sweep-table", show_row_numbers=False)
 
     run_btn.click(run_small_sweep, [domain, methods, ms, images, source], [status, plot, table],
-                  api_name="sweep", concurrency_limit=1, show_progress="minimal")
+                  api_name="sweep", concurrency_limit=1, show_progress="full", show_progress_on=[progress_bar])
     stop_btn.click(request_sweep_stop, None, None, api_visibility="private", show_progress="hidden")
     hidden = dict(api_visibility="private", show_progress="hidden")
     domain.input(_sweep_domain_form, [domain], [methods, ms, source, figure, caption], **hidden)

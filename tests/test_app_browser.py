@@ -38,6 +38,16 @@ WATCH_RECON = """() => {
   return performance.now();
 }"""
 STATUS = "#status textarea"
+# Records every label the sweep tab's progress bar shows.
+WATCH_PROGRESS = """() => {
+  window.__progress = [];
+  const root = document.querySelector('#sweep-progress');
+  new MutationObserver(() => {
+    const bar = root.querySelector('[role=progressbar]');
+    const label = bar && bar.getAttribute('aria-valuetext');
+    if (label && window.__progress[window.__progress.length - 1] !== label) window.__progress.push(label);
+  }).observe(root, {subtree: true, childList: true, attributes: true});
+}"""
 
 
 def status_ends_with(word: str, not_before: str = "") -> str:
@@ -145,3 +155,26 @@ def test_upload_runs(page, tmp_path):
     _, seen = run_and_watch(page, "done")
     assert len(seen) >= 1
     page.screenshot(path=str(ARTIFACTS / "app-upload.png"), full_page=True)
+
+
+def test_sweep_tab_fills_the_curve_and_table_with_a_progress_bar(page):
+    page.get_by_role("tab", name="Measurements vs error").click()
+    slider = page.locator("#sweep-images input[type=number]")
+    slider.fill("1")
+    slider.press("Enter")
+    page.wait_for_selector("#sweep-figure img")  # the precomputed full figure sits beside the live curve
+    page.evaluate(WATCH_PROGRESS)
+    page.click("#sweep-run-btn")
+    page.wait_for_function("document.querySelector('#sweep-status textarea').value.trim().endsWith('done')",
+                           timeout=240_000)
+    status = page.input_value("#sweep-status textarea")
+    assert "6/6 groups" in status, status  # Lasso-DCT and CSGM-VAE at m = 25, 100, 400
+    page.wait_for_selector("#sweep-plot svg")
+    labels = page.evaluate("window.__progress")
+    assert len(labels) >= 3 and all("reconstructions" in label for label in labels), labels  # it moves
+    print("\nsweep progress bar:", labels)
+    page.wait_for_selector("#sweep-progress [role=progressbar]", state="detached", timeout=10_000)
+    cells = page.locator("#sweep-table [role=gridcell]").all_inner_texts()
+    assert sum(text.strip() in ("lasso-dct", "csgm-vae") for text in cells) == 6, cells
+    page.screenshot(path=str(ARTIFACTS / "app-sweep.png"), full_page=True)
+    page.get_by_role("tab", name="Reconstruct").click()
