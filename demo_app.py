@@ -29,6 +29,7 @@ from cs_core.domains import DOMAINS, get_domain  # noqa: E402
 from cs_core.errors import InputError  # noqa: E402
 from cs_core.experiments import PAPER_M as SWEEP_PAPER_M, SOURCES, load_images, summarise, sweep  # noqa: E402
 from cs_core.images import MAX_FILE_BYTES, array_to_domain, load_image_array, to_uint8  # noqa: E402
+from cs_core.palette import method_color  # noqa: E402
 from cs_core.priors import PRIORS  # noqa: E402
 from cs_core.problem import make_problem  # noqa: E402
 from cs_core.session import Frame, run_methods, run_to_end  # noqa: E402
@@ -60,8 +61,6 @@ DEFAULT_METHODS = {"mnist": ["lasso-dct", "csgm-vae"], "faces": ["lasso-dct", "l
 DEFAULT_ASSET = {"mnist": "digit-test-3856"}
 DOMAIN_CHOICES = [("MNIST digits · 28×28", "mnist"), ("Faces · 64×64 RGB", "faces")]
 OPERATOR_CHOICES = [("Gaussian matrix", "gaussian"), ("Inpainting", "inpaint"), ("Super-resolution", "superres")]
-COLORS = {"lasso-pixel": "#7f7f7f", "lasso-dct": "#1f77b4", "lasso-wavelet": "#2ca02c"}
-PRIOR_COLORS = ["#d62728", "#ff7f0e", "#9467bd"]
 METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
 CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
 OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
@@ -74,13 +73,6 @@ def display(image: torch.Tensor) -> np.ndarray:
     arr = to_uint8(image)
     k = max(1, math.ceil(DISPLAY_SIDE / arr.shape[0]))
     return arr.repeat(k, axis=0).repeat(k, axis=1)
-
-
-def method_color(name: str) -> str:
-    if name in COLORS:
-        return COLORS[name]
-    csgm = [m for m in METHODS if m.startswith("csgm-")]
-    return PRIOR_COLORS[csgm.index(name) % len(PRIOR_COLORS)] if name in csgm else "#8c564b"
 
 
 def method_label(name: str) -> str:
@@ -556,7 +548,7 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
         count = _int(images)
         n_images = len(load_images(domain, source, count).names)
         groups, started = len(methods) * len(ms), time.perf_counter()
-        head = f"device {describe_device(device)} · {domain}/{source} · {n_images} images"
+        head = f"device {describe_device(device)} · {domain}/{source} · {n_images} image{'' if n_images == 1 else 's'}"
         yield f"{head} · 0/{groups} groups · running", None, pd.DataFrame(columns=SWEEP_COLUMNS)
         collected, finished = [], 0
         total = groups * n_images

@@ -25,6 +25,7 @@ from .bases import BASES
 from .domains import get_domain
 from .errors import InputError
 from .images import load_image
+from .palette import method_color
 from .problem import make_problem
 from .session import run_to_end
 from .solvers import Options, check_methods
@@ -203,12 +204,14 @@ def plot_error_vs_m(rows: list[dict], path: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     summary = summarise(rows)
+    sources = sorted({source for _, source, _ in summary})
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for (domain, source, method), points in sorted(summary.items()):
         m, mean, half, n = map(np.asarray, zip(*points))
         label = f"{method} ({source}, n={int(n.max())})"
-        ax.plot(m, mean, marker="o", label=label)
-        ax.fill_between(m, np.maximum(mean - half, mean / 10), mean + half, alpha=0.2)  # log axis: floor at mean/10
+        color = method_color(method)
+        ax.plot(m, mean, marker="o", label=label, color=color, linestyle=("-", "--", ":")[sources.index(source) % 3])
+        ax.fill_between(m, np.maximum(mean - half, mean / 10), mean + half, color=color, alpha=0.2)  # floor: mean/10
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of measurements m")
