@@ -523,14 +523,14 @@ def _sweep_outputs(rows: list[dict], methods: list[str]):
             if key[2] == name:
                 for m, mean, half, n in values:
                     points.append((m, float(np.log10(mean)), method_label(name)))
-                    table.append([name, m, n, mean, half, float(np.log10(mean))])
+                    table.append([name, m, n, mean, half if n > 1 else None, float(np.log10(mean))])  # CI needs n ≥ 2
     present = {label for *_, label in points}
     points += [(None, None, m_.label) for m_ in METHODS.values() if m_.label not in present]
     x, y, color = zip(*points)
     curve = pd.DataFrame({SWEEP_X: pd.Series(x, dtype="float64"), SWEEP_Y: pd.Series(y, dtype="float64"),
                           SWEEP_COLOR: pd.Series(color, dtype="object")})
     table = pd.DataFrame(table, columns=SWEEP_COLUMNS).style.format(
-        {"mean MSE": "{:.5f}", "± 95 % CI": "{:.5f}", "log10 mean MSE": "{:.3f}"})
+        {"mean MSE": "{:.5f}", "± 95 % CI": "{:.5f}", "log10 mean MSE": "{:.3f}"}, na_rep="—")
     return gr.update(value=curve, colors_in_legend=[method_label(n) for n in methods]), table
 
 

@@ -176,5 +176,6 @@ def test_sweep_tab_fills_the_curve_and_table_with_a_progress_bar(page):
     page.wait_for_selector("#sweep-progress [role=progressbar]", state="detached", timeout=10_000)
     cells = page.locator("#sweep-table [role=gridcell]").all_inner_texts()
     assert sum(text.strip() in ("lasso-dct", "csgm-vae") for text in cells) == 6, cells
+    assert sum(text.strip() == "—" for text in cells) == 6, cells  # no confidence interval from one image
     page.screenshot(path=str(ARTIFACTS / "app-sweep.png"), full_page=True)
     page.get_by_role("tab", name="Reconstruct").click()
