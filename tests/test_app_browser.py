@@ -179,3 +179,22 @@ def test_sweep_tab_fills_the_curve_and_table_with_a_progress_bar(page):
     assert sum(text.strip() == "—" for text in cells) == 6, cells  # no confidence interval from one image
     page.screenshot(path=str(ARTIFACTS / "app-sweep.png"), full_page=True)
     page.get_by_role("tab", name="Reconstruct").click()
+
+
+def test_closing_a_tab_mid_run_frees_the_worker(page):
+    """One run at a time (concurrency 1): a visitor who closes the tab mid-run must not hold the next one up
+    until the 120 s time cap."""
+    visitor = page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
+    other = visitor.new_page()
+    other.set_default_timeout(30_000)
+    other.goto(page.url)
+    other.wait_for_selector("#truth img")
+    set_iterations(other, "20000")  # CSGM-VAE: 20000 steps × 10 restarts, far beyond the time cap
+    other.evaluate(WATCH_RECON)
+    other.click("#run-btn")
+    other.wait_for_function("window.__frames.length >= 2", timeout=60_000)
+    visitor.close()  # the tab (and its connection) goes away mid-run
+    closed = time.perf_counter()
+    set_iterations(page, "60")
+    run_and_watch(page, "done", timeout_ms=60_000)
+    print(f"\ntab closed mid-run: the next visitor's run was done {time.perf_counter() - closed:.2f} s later")
