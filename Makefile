@@ -38,6 +38,7 @@ bench: setup
 # Hours on a CPU, minutes on a GPU; one torch thread is the fastest setting on a shared 2-core CPU.
 results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --out docs/results/mnist
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --noise 0.01 --out docs/results/mnist-noise0.01
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --source real --out docs/results/mnist-real
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --images 32 --source inrange --out docs/results/faces-inrange
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --source real --out docs/results/faces-real
