@@ -26,7 +26,8 @@ DEFAULT_LAMBDA_RATIO = {"gaussian": 0.01, "inpaint": 0.002, "superres": 0.002}
 class LassoSettings:
     iterations: int = DEFAULT_ITERATIONS
     lam: float | None = None        # absolute λ, the same for every image
-    lam_ratio: float | None = None  # else λ = lam_ratio · λ_max per image (default: per operator)
+    lam_ratio: float | torch.Tensor | None = None  # else λ = lam_ratio · λ_max per image (a (B,) tensor:
+                                                   # one ratio per image); default: per operator
 
 
 def lambda_max(problem: Problem, basis: Basis) -> torch.Tensor:
