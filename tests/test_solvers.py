@@ -53,6 +53,17 @@ def test_fista_streams_at_the_asked_cadence_and_ends_with_a_final_snapshot():
     assert snaps[-1].mse is not None and snaps[-1].ssim is not None
 
 
+def test_fista_with_one_lambda_ratio_per_image_equals_separate_runs():
+    truth = sparse_dct_image(5, seed=2).repeat(3, 1, 1, 1)
+    problem = make_problem(truth, MNIST, "gaussian", {"m": 100}, 0.0, seed=0, device=torch.device("cpu"))
+    ratios = [0.001, 0.01, 0.1]
+    together = last(fista(problem, BASES["dct"], LassoSettings(iterations=50, lam_ratio=torch.tensor(ratios))))
+    for i, ratio in enumerate(ratios):
+        alone = last(fista(problem, BASES["dct"], LassoSettings(iterations=50, lam_ratio=ratio)))
+        assert torch.allclose(together.estimate[i], alone.estimate[i], atol=1e-5)
+    assert together.mse[0] != together.mse[2]  # the ratios really differ per image
+
+
 @pytest.mark.parametrize("basis_name", ["pixel", "dct", "wavelet"])
 def test_fista_objective_matches_sklearn_lasso(basis_name):
     """sklearn minimises 1/(2m)‖y − Xw‖² + α‖w‖₁; with X = AΨ and α = λ/m this is our objective / m."""
