@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -27,14 +26,13 @@ from cs_core.assets import get_asset, list_assets, load_truth  # noqa: E402
 from cs_core.devices import DEVICE_CHOICES, describe_device, resolve_device  # noqa: E402
 from cs_core.domains import DOMAINS, get_domain  # noqa: E402
 from cs_core.errors import InputError  # noqa: E402
-from cs_core.experiments import PAPER_M as SWEEP_PAPER_M, SOURCES, load_images, summarise, sweep  # noqa: E402
-from cs_core.images import MAX_FILE_BYTES, array_to_domain, load_image_array, to_uint8  # noqa: E402
+from cs_core.experiments import PAPER_M, RESULTS_DIR, SOURCES, load_images, summarise, sweep  # noqa: E402
+from cs_core.images import MAX_FILE_BYTES, load_image_array, to_uint8  # noqa: E402
 from cs_core.palette import method_color  # noqa: E402
 from cs_core.priors import PRIORS  # noqa: E402
 from cs_core.problem import make_problem  # noqa: E402
 from cs_core.session import Frame, run_methods, run_to_end  # noqa: E402
 from cs_core.solvers import METHODS, Options, methods_for  # noqa: E402
-from cs_core.solvers.lasso import DEFAULT_ITERATIONS  # noqa: E402
 
 
 PAPER_URL = "https://arxiv.org/abs/1703.03208"
@@ -43,6 +41,15 @@ EVERY = 5                          # a snapshot every 5 iterations / Adam steps
 MAX_FPS = 8                        # frames sent to the browser per second, at most
 STOP_WAIT = 1.5                    # seconds Stop waits for a frame on its way (a cancelled one never arrives)
 QUEUE_SIZE = 16                    # runs waiting for the device beyond that are refused ("queue is full")
+DISPLAY_SIDE = 224                 # images are nearest-upscaled to about this side for display
+DEFAULT_M = {"mnist": 100, "faces": 500}
+DEFAULT_METHODS = {"mnist": ["lasso-dct", "csgm-vae"], "faces": ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]}
+DEFAULT_ASSET = {"mnist": "digit-test-3856"}
+DOMAIN_CHOICES = [("MNIST digits · 28×28", "mnist"), ("Faces · 64×64 RGB", "faces")]
+OPERATOR_CHOICES = [("Gaussian matrix", "gaussian"), ("Inpainting", "inpaint"), ("Super-resolution", "superres")]
+METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
+CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
+OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
 
 
 def concurrency() -> int:
@@ -53,17 +60,6 @@ def concurrency() -> int:
 def max_seconds() -> float:
     """Wall-time cap of one run: env ``CSGM_DEMO_MAX_SECONDS`` (``--max-seconds``), default 120 s."""
     return float(os.environ.get("CSGM_DEMO_MAX_SECONDS", "120"))
-DISPLAY_SIDE = 224                 # images are nearest-upscaled to about this side for display
-PAPER_M = {"mnist": [10, 25, 50, 100, 200, 300, 400, 500, 750],
-           "faces": [20, 50, 100, 200, 500, 1000, 2500, 5000]}
-DEFAULT_M = {"mnist": 100, "faces": 500}
-DEFAULT_METHODS = {"mnist": ["lasso-dct", "csgm-vae"], "faces": ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]}
-DEFAULT_ASSET = {"mnist": "digit-test-3856"}
-DOMAIN_CHOICES = [("MNIST digits · 28×28", "mnist"), ("Faces · 64×64 RGB", "faces")]
-OPERATOR_CHOICES = [("Gaussian matrix", "gaussian"), ("Inpainting", "inpaint"), ("Super-resolution", "superres")]
-METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
-CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
-OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
 
 
 # ---------------------------------------------------------------- display helpers (no math)
@@ -189,7 +185,7 @@ def _float_or_none(value, what: str = "value"):
 
 def default_text(setting: str) -> str:
     """Placeholder of an advanced field: each method's default."""
-    parts = [f"{DEFAULT_ITERATIONS} Lasso"] if setting == "steps" else []
+    parts = [f"{METHODS['lasso-dct'].iterations(Options())} Lasso"] if setting == "steps" else []
     parts += [f"{getattr(p.defaults, setting):g} {p.name.upper()}" for p in PRIORS.values()]
     return "default: " + ", ".join(parts)
 
@@ -331,16 +327,12 @@ def preview(asset, upload, domain):
     """The chosen image converted to the domain's shape (what the methods will see)."""
     try:
         dom = get_domain(domain)
-        if upload:
-            arr = load_image_array(upload)
-        elif asset:
-            item = get_asset(asset)
-            if item.domain != dom.name:
-                return gr.skip()
-            arr = load_image_array(item.path)
-        else:
+        if not upload and not asset:
             return gr.update(value=None, label="ground truth")
-        return gr.update(value=display(array_to_domain(arr, dom)), label=f"ground truth · {dom.size}×{dom.size}")
+        if not upload and get_asset(asset).domain != dom.name:
+            return gr.skip()  # the domain is about to follow the picked asset
+        return gr.update(value=display(load_truth(dom, image=upload, asset=asset)),
+                         label=f"ground truth · {dom.size}×{dom.size}")
     except InputError as exc:
         raise gr.Error(str(exc)) from None
 
@@ -354,7 +346,7 @@ def on_domain_change(domain, m):
     The methods' value is left alone here: an example sets it together with the domain."""
     return (gr.update(value=gallery_items(domain), selected_index=None),
             gr.update(choices=method_choices(domain)),
-            gr.update(choices=PAPER_M[domain], value=m if m in PAPER_M[domain] else None))
+            gr.update(choices=list(PAPER_M[domain]), value=m if m in PAPER_M[domain] else None))
 
 
 def form_for(domain, m) -> tuple:
@@ -495,7 +487,6 @@ def _examples() -> tuple[list[list], list[str]]:
 
 # ---------------------------------------------------------------- tab: measurements vs error (a small sweep)
 
-RESULTS_DIR = Path(__file__).resolve().parent / "docs" / "results"
 SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [100, 500, 2500]}
 SWEEP_SOURCES = {"mnist": ["heldout", "real"], "faces": ["inrange", "real"]}
 SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
@@ -590,7 +581,7 @@ def _sweep_domain_form(domain, source=None):
     source = source if source in SWEEP_SOURCES[domain] else SWEEP_SOURCES[domain][0]
     figure, caption = sweep_figure(domain, source)
     return (gr.update(choices=method_choices(domain), value=default_methods(domain)),
-            gr.update(choices=list(SWEEP_PAPER_M[domain]), value=SWEEP_DEFAULT_M[domain]),
+            gr.update(choices=list(PAPER_M[domain]), value=SWEEP_DEFAULT_M[domain]),
             gr.update(choices=SWEEP_SOURCES[domain], value=source), figure, caption)
 
 
@@ -598,7 +589,7 @@ def build_sweep_tab(demo: gr.Blocks) -> None:
     """The "Measurements vs error" tab: a small sweep drawn live beside the precomputed full figure."""
     domain0 = "mnist"
     figure0, caption0 = sweep_figure(domain0, SWEEP_SOURCES[domain0][0])
-    all_m = sorted({m for values in SWEEP_PAPER_M.values() for m in values})
+    all_m = sorted({m for values in PAPER_M.values() for m in values})
     with gr.Tab("Measurements vs error", elem_id="sweep-tab"):
         gr.Markdown("Mean per-pixel error vs the number of Gaussian measurements m, on a few images "
                     "(noiseless, seed 0, Lasso's λ chosen on validation images as in `docs/RESULTS.md`).")
@@ -679,7 +670,7 @@ def build_demo() -> gr.Blocks:
                 operator = gr.Radio(OPERATOR_CHOICES, value="gaussian", label="Operator", elem_id="operator")
                 with gr.Group(visible=True) as gaussian_box:
                     m = gr.Number(DEFAULT_M[domain0], precision=0, label="m, the number of measurements", elem_id="m")
-                    m_marks = gr.Radio(PAPER_M[domain0], value=DEFAULT_M[domain0], label="the paper's values of m",
+                    m_marks = gr.Radio(list(PAPER_M[domain0]), value=DEFAULT_M[domain0], label="the paper's values of m",
                                        elem_id="m-marks")
                 with gr.Group(visible=False) as inpaint_box:
                     mask = gr.Radio([("centre square", "center"), ("random pixels", "random")], value="center",

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
 from .errors import InputError
 
 MAX_SESSIONS = 32
@@ -211,15 +213,6 @@ def same(got: dict, want: dict, rel: float = 1e-6) -> bool:
     return True
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
 def load_test(url: str, sessions: int = 8, runs: int = 3, settings: Settings | None = None, timeout: float = 600.0,
               pid: int | None = None, settle: float = 2.0) -> dict:
     """Run the load test; return the summary (see the module's docstring)."""
@@ -258,7 +251,8 @@ def load_test(url: str, sessions: int = 8, runs: int = 3, settings: Settings | N
                                                                  for r in failures],
         "identical_to_alone": len(results) - len(failures) - len(mismatched),
         "mismatched": [f"session {r.session} seed {r.seed}" for r in mismatched],
-        "latency_p50_s": percentile(latencies, 0.5), "latency_p95_s": percentile(latencies, 0.95),
+        "latency_p50_s": float(np.percentile(latencies, 50)) if latencies else float("nan"),
+        "latency_p95_s": float(np.percentile(latencies, 95)) if latencies else float("nan"),
         "wall_s": wall, "server_pid": pid,
         "rss_before_mib": before, "rss_peak_mib": watch.peak, "rss_after_mib": after,
         "ok": not failures and not mismatched,
