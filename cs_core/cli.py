@@ -17,6 +17,7 @@ from .images import save_png
 from .operators import OPERATORS
 from .problem import make_problem
 from .session import run_to_end
+from .sketching import cli as sketch_cli
 from .solvers import Options
 
 EXIT_INPUT_ERROR = 2
@@ -85,6 +86,8 @@ def build_parser() -> Parser:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sample.add_argument("--out", required=True, help="output PNG path")
+
+    sketch_cli.add_parser(commands)
     return parser
 
 
@@ -177,7 +180,7 @@ def bench(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample}
+        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample, "sketch": sketch_cli.run}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -3,7 +3,7 @@
 .. math:: \\min_\\theta\\ \\Big\\|z_X - \\frac1B\\sum_{j=1}^B \\Phi\\big(G_\\theta(\\zeta_j)\\big)\\Big\\|_2^2,
           \\qquad \\zeta_j \\sim \\mathcal N(0, I)\\ \\text{fresh at every step},
 
-with Adam: a Monte-Carlo estimate of the squared MMD between the data and G_θ's law for the kernel
+with Adam (step size decayed from lr to lr/10 on a cosine): a Monte-Carlo estimate of the squared MMD between the data and G_θ's law for the kernel
 κ(x, x′) = E_ω cos(ωᵀ(x − x′)) that Ω samples. The data are never seen, only their sketch z_X;
 each snapshot adds an independent number: the energy distance between G_θ's samples and a
 held-out split the sketch never summarised.
@@ -95,6 +95,8 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
     heldout = heldout.to(device)
     eval_z = torch.randn(settings.eval_samples, latent_dim, generator=generator).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    # cosine decay from lr to lr/10: large steps to find the shape, small ones to settle on it
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.steps, eta_min=settings.lr / 10)
     losses: list[float] = []
     seconds = 0.0
 
@@ -115,6 +117,7 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        schedule.step()
         losses.append(float(loss.detach()))
         seconds += time.perf_counter() - start
         if step == settings.steps or should_stop():

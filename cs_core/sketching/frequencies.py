@@ -16,6 +16,7 @@ from ..errors import InputError
 
 LAWS = ("gaussian", "folded", "adapted")
 MAX_FREQUENCIES = 200_000
+MAX_OMEGA_ENTRIES = 50_000_000  # m·d float64 entries of Ω (400 MB)
 SIGMA_SAMPLE = 1000
 SIGMA_NEIGHBOUR = 30
 _RADIUS_GRID = torch.linspace(0.0, 10.0, 20_001, dtype=torch.float64)
@@ -41,6 +42,9 @@ def draw_frequencies(law: str, m: int, d: int, sigma: float, generator: torch.Ge
     if law not in LAWS:
         raise InputError(f"unknown frequency law {law!r}; choose {', '.join(LAWS)}")
     check_m(m)
+    if m * d > MAX_OMEGA_ENTRIES:
+        raise InputError(f"m = {m} frequencies in {d} dimensions is too large (m·d over {MAX_OMEGA_ENTRIES:,}); "
+                         f"use m ≤ {MAX_OMEGA_ENTRIES // d}")
     if not (isinstance(sigma, (int, float)) and 0 < sigma < float("inf")):
         raise InputError(f"the scale σ must be a finite number > 0; got {sigma}")
     if law == "gaussian":

@@ -45,7 +45,7 @@ def check_points(x, d: int | None = None, what: str = "the data") -> torch.Tenso
     if isinstance(x, np.ndarray):
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise InputError(f"{what} must hold real numbers; got dtype {x.dtype}")
-        x = torch.from_numpy(np.ascontiguousarray(x))
+        x = torch.from_numpy(np.array(x))  # a writable copy (chunks of memory-mapped files are read-only)
     x = torch.as_tensor(x)
     if x.ndim != 2:
         raise InputError(f"{what} must be a 2-D array (points × dimensions); got shape {tuple(x.shape)}")

@@ -53,5 +53,8 @@ def toy_data(name: str, n: int, seed: int) -> torch.Tensor:
 
 def toy_split(name: str, n: int, n_heldout: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(train (n, 2), held-out (n_heldout, 2)): one draw, split; only the train part is ever sketched."""
+    for count in (n, n_heldout):
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_POINTS:
+            raise InputError(f"the number of points must be a whole number from 1 to {MAX_POINTS}; got {count}")
     points = toy_data(name, n + n_heldout, seed)
     return points[:n], points[n:]
