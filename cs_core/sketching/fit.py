@@ -56,9 +56,9 @@ class FitSettings:
 @dataclass
 class FitSnapshot:
     step: int
-    samples: torch.Tensor          # (eval_samples, d) points G_θ(ζ) on the CPU, fixed ζ across snapshots
+    samples: torch.Tensor          # G_θ(ζ) for eval_samples fixed ζ, on the CPU: points (n, d) or images (n, C, H, W)
     loss: float                    # ‖z_X − ẑ_θ‖² at this step (on its own fresh batch)
-    distance: float                # energy distance between ``samples`` and the held-out split
+    distance: float                # energy distance between ``samples`` and the held-out split, in the output space
     seconds: float                 # training time so far (snapshots excluded)
     final: bool = False
     losses: list[float] = field(default_factory=list)  # every step's loss so far
@@ -85,7 +85,8 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
                should_stop: Callable[[], bool] = lambda: False) -> Iterator[FitSnapshot]:
     """Train ``model`` in place on ``sketch``; a snapshot at step 0, every ``every`` steps, and a final one.
 
-    ``embed`` maps the model's output to the sketched space (default: flatten); latents come from
+    ``embed`` maps the model's output to the sketched space (default: flatten); ``heldout`` (k, …) lives in the
+    model's output space, where the distance is measured; latents come from
     ``generator`` (CPU) and move to Ω's device; ``should_stop`` ends the run early (a final snapshot still comes).
     """
     settings = check_settings(settings)
@@ -102,8 +103,8 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
 
     def snapshot(step: int, loss: float, final: bool) -> FitSnapshot:
         with torch.no_grad():
-            samples = embed(model(eval_z))
-        return FitSnapshot(step, samples.detach().float().cpu(), loss, energy_distance(samples, heldout), seconds,
+            samples = model(eval_z)
+        return FitSnapshot(step, samples.float().cpu(), loss, energy_distance(samples, heldout), seconds,
                            final, list(losses))
 
     with torch.no_grad():
