@@ -6,9 +6,12 @@ Layout and thin callbacks only: every number comes from ``cs_core`` (the same ca
 from __future__ import annotations
 
 import math
+import tempfile
 import time
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 import torch
 
@@ -17,6 +20,7 @@ from cs_core.devices import DEVICE_CHOICES, describe_device, resolve_device
 from cs_core.domains import DOMAINS, get_domain
 from cs_core.errors import InputError
 from cs_core.experiments import PAPER_M
+from cs_core.export import RunRecord, write_csv, write_gif, write_png
 from cs_core.images import load_image_array
 from cs_core.palette import method_color
 from cs_core.priors import PRIORS
@@ -38,6 +42,8 @@ METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
 CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
 OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
 RUNS = Runs()
+MASK_BRUSH = "#ff00ff"             # the colour a visitor paints the hidden region with
+EXPORTS = [("gif", "⬇ convergence (GIF)"), ("png", "⬇ final grid (PNG)"), ("csv", "⬇ convergence data (CSV)")]
 
 
 # ---------------------------------------------------------------- gallery
@@ -119,14 +125,25 @@ def default_text(setting: str) -> str:
     return "default: " + ", ".join(parts)
 
 
+def painted(editor) -> np.ndarray | None:
+    """The mask editor's value → how much of each display pixel is painted, ``(H, W)`` in [0, 1] (None if blank)."""
+    layers = [layer for layer in (editor or {}).get("layers") or [] if layer is not None]
+    if not layers:
+        return None
+    alpha = np.max([np.asarray(layer)[..., 3] for layer in layers if np.asarray(layer).ndim == 3], axis=0,
+                   initial=0)
+    return alpha.astype(np.float64) / 255.0 if np.any(alpha) else None
+
+
 def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, iterations, restarts, lr,
-           lam, csgm_lam, seed, device):
+           lam, csgm_lam, seed, device, mask_editor=None):
     """The form's values → the core's problem and options (exactly what the CLI builds from its flags)."""
     dom = get_domain(domain)
     dev = resolve_device(device or "auto")
     truth = load_truth(dom, image=upload, asset=asset)
     params = {"gaussian": {"m": as_int(m)},
               "inpaint": {"mask": mask, "mask_size": int_or_none(mask_size, "mask size"),
+                          "mask_image": painted(mask_editor) if mask == "drawn" else None,
                           "keep": float_or_none(keep, "keep fraction")},
               "superres": {"factor": int_or_none(factor, "factor")}}.get(operator, {})
     seed = int_or_none(seed, "seed")
@@ -140,14 +157,16 @@ def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, no
 
 
 def reconstruct(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, methods,
-                iterations, restarts, lr, lam, csgm_lam, seed, device, request: gr.Request = None):
+                iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor=None, request: gr.Request = None):
     """Measure the image and stream every method's reconstruction (see docs/app.md for the parameters)."""
     run = RUNS.start(request)
     frames = None
     try:
         problem, options = _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise,
-                                  iterations, restarts, lr, lam, csgm_lam, seed, device)
+                                  iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor)
         frames = run_methods(problem, list(methods or []), options, every=EVERY)
+        run.record = RunRecord(problem.truth, problem.view(), {n: method_label(n) for n in dict.fromkeys(methods)},
+                               problem.operator.m)
         started = time.perf_counter()
         run.progress = f"device {describe_device(problem.device)}"
         yield (f"{run.progress} · starting", *[gr.skip()] * (len(OUTPUT_NAMES) - 1))
@@ -166,10 +185,11 @@ def reconstruct(asset, upload, domain, operator, m, mask, mask_size, keep, facto
 def _stream(run: Run, problem, options: Options, methods: list[str], frame: Frame, frames, started: float):
     """Yield the page's outputs at most ``MAX_FPS`` times a second, always the last frame; stop on request."""
     device_text = describe_device(problem.device)
-    truth_img, view_img = display(problem.truth), display(problem.view())
+    truth_img, view_img = display(run.record.truth), display(run.record.view)
     curve: list[tuple[int, float, str]] = []
     first, last_sent = True, 0.0
     while frame is not None:
+        run.record.add(frame)
         snap = frame.latest[frame.updated]
         if math.isfinite(snap.psnr[0]):
             curve.append((snap.iteration, snap.psnr[0], method_label(snap.method)))
@@ -204,6 +224,40 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
                 return
         run.emitting = False
         frame = next(frames, None)
+
+
+def export(request: gr.Request = None):
+    """The session's last run (as far as it went) as an animated GIF, a labelled PNG and a CSV."""
+    run = RUNS.get(request)
+    try:
+        if run is None or run.record is None:
+            raise InputError("nothing to export yet: press Run first")
+        folder = Path(tempfile.mkdtemp(prefix="csgm-export-"))
+        paths = (write_gif(run.record, folder / "csgm-convergence.gif"), write_png(run.record, folder / "csgm-final.png"),
+                 write_csv(run.record, folder / "csgm-convergence.csv"))
+        return [gr.update(value=str(path), visible=True) for path in paths]
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def compare_choices(request: gr.Request = None):
+    """After a run: the compare dropdown offers its methods, and the slider shows the first one against the truth."""
+    run = RUNS.get(request)
+    if run is None or run.record is None or not run.record.history:
+        return gr.skip(), gr.skip()
+    names = list(run.record.history)
+    return (gr.update(choices=[(run.record.labels[n], n) for n in names], value=names[0]),
+            compare(names[0], request))
+
+
+def compare(method, request: gr.Request = None):
+    """The truth against the final (or latest) reconstruction of ``method``, for the before/after slider."""
+    run = RUNS.get(request)
+    if run is None or run.record is None or method not in run.record.history:
+        return None
+    if run.record.truth is None:
+        return None
+    return display(run.record.truth), display(run.record.finals[method].estimate)
 
 
 def checked_upload(preprocess):
@@ -282,7 +336,20 @@ def on_operator(operator):
 
 
 def on_mask(mask):
-    return gr.update(visible=mask == "center"), gr.update(visible=mask == "random")
+    return gr.update(visible=mask == "center"), gr.update(visible=mask == "random"), gr.update(visible=mask == "drawn")
+
+
+def mask_canvas(mask, asset, upload, domain):
+    """With the drawn mask chosen: a fresh canvas over the current image (as displayed) to paint on."""
+    if mask != "drawn":
+        return gr.skip()
+    try:
+        image = display(load_truth(get_domain(domain), image=upload, asset=asset)) if upload or asset else None
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+    if image is not None and image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return {"background": image, "layers": [], "composite": image}
 
 
 EXPLANATION = f"""### What is compared, and why
@@ -357,12 +424,17 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                 m_marks = gr.Radio(list(PAPER_M[domain0]), value=DEFAULT_M[domain0], label="the paper's values of m",
                                    elem_id="m-marks")
             with gr.Group(visible=False) as inpaint_box:
-                mask = gr.Radio([("centre square", "center"), ("random pixels", "random")], value="center",
-                                label="Hidden region", elem_id="mask")
+                mask = gr.Radio([("centre square", "center"), ("random pixels", "random"), ("drawn by you", "drawn")],
+                                value="center", label="Hidden region", elem_id="mask")
                 mask_size = gr.Number(14, precision=0, label="side of the hidden centre square (pixels)",
                                       elem_id="mask-size")
                 keep = gr.Slider(0.01, 1.0, value=0.5, step=0.01, label="fraction of pixels kept",
                                  visible=False, elem_id="keep")
+                mask_editor = gr.ImageEditor(
+                    type="numpy", image_mode="RGBA", sources=[], transforms=[], layers=False, visible=False,
+                    brush=gr.Brush(colors=[MASK_BRUSH], default_color=MASK_BRUSH, color_mode="fixed", default_size=16),
+                    eraser=gr.Eraser(default_size=16), label="Paint what to hide", height=300,
+                    elem_id="mask-editor")
             with gr.Group(visible=False) as superres_box:
                 factor = gr.Number(2, precision=0, label="factor (divides the side: 2, 4, 7, 14 for digits; "
                                    "2, 4, 8, 16, 32 for faces)", elem_id="factor")
@@ -411,6 +483,16 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                     height=280, elem_id="convergence", scale=1, label="Convergence", show_label=False)
                 metrics = gr.Dataframe(pd.DataFrame(columns=METRIC_COLUMNS), label="Metrics", interactive=False,
                                        elem_id="metrics", scale=1, show_row_numbers=False)
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=220):
+                    export_btn = gr.Button("Export the run: GIF · PNG · CSV", elem_id="export-btn")
+                    export_files = [gr.DownloadButton(label, visible=False, size="sm", elem_id=f"export-{kind}")
+                                    for kind, label in EXPORTS]
+                    compare_method = gr.Dropdown([], label="Compare with the truth", elem_id="compare-method",
+                                                 info="after a run: drag the slider (left: truth, right: method)")
+                with gr.Column(scale=2):
+                    compare_slider = gr.ImageSlider(type="numpy", format="png", interactive=False, height=300,
+                                                    label="truth | reconstruction", elem_id="compare-slider")
             rows, labels = examples()
             form = [asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, methods,
                     iterations, restarts, lr, lam, csgm_lam, seed, device_choice]
@@ -421,8 +503,11 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
             gr.Markdown(EXPLANATION, elem_id="explanation")
 
     outputs = [status, truth, measurements, *recon, convergence, metrics]
-    run_event = run_btn.click(reconstruct, form, outputs, api_name="reconstruct", concurrency_limit=concurrency(),
-                              show_progress="hidden")
+    run_event = run_btn.click(reconstruct, [*form, mask_editor], outputs, api_name="reconstruct",
+                              concurrency_limit=concurrency(), show_progress="hidden")
+    run_event.then(compare_choices, None, [compare_method, compare_slider], **HIDDEN)
+    export_btn.click(export, None, export_files, api_name="export")
+    compare_method.input(compare, [compare_method], [compare_slider], **HIDDEN)
     stop_btn.click(RUNS.request_stop, None, [status], cancels=[run_event], api_name="stop")
 
     domain.change(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
@@ -434,7 +519,9 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
         trigger(preview, [asset, upload, domain], [truth], **HIDDEN)
     m_marks.input(lambda v: v, [m_marks], [m], **HIDDEN)
     operator.change(on_operator, [operator], [gaussian_box, inpaint_box, superres_box], **HIDDEN)
-    mask.change(on_mask, [mask], [mask_size, keep], **HIDDEN)
+    mask.change(on_mask, [mask], [mask_size, keep, mask_editor], **HIDDEN)
+    for trigger in (mask.change, asset.change, upload.change, domain.change):
+        trigger(mask_canvas, [mask, asset, upload, domain], [mask_editor], **HIDDEN)
     demo.load(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     if example_box is not None:  # loading an example restores every input's initial choices: narrow them again
         example_box.load_input_event.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
