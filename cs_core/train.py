@@ -1,4 +1,4 @@
-"""Train the priors we train ourselves: ``python -m cs_core.train vae-mnist``.
+"""Train the priors we train ourselves: ``python -m cs_core.train vae-mnist`` and ``... sketch-mnist``.
 
 The MNIST VAE maximises the ELBO with a Bernoulli decoder on the 4,000-digit train split
 (:mod:`cs_core.priors.mnist_data`), reporting the validation loss each epoch:

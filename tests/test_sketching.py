@@ -86,16 +86,23 @@ def test_estimated_sigma_scales_with_the_data():
     assert estimate_sigma(3 * x) == pytest.approx(3 * estimate_sigma(x))
 
 
-def test_dask_path_equals_local_path_on_a_local_cluster():
+def test_dask_path_equals_local_path_on_a_local_cluster(tmp_path):
     da = pytest.importorskip("dask.array")
     from distributed import LocalCluster
     x = np.random.default_rng(7).normal(size=(5003, 3))
+    np.save(tmp_path / "x.npy", x)
     omega = omega_for()
     local = sketch_stream(iter_chunks(x, 1000), omega)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         remote = sketch_dask(da.from_array(x, chunks=(700, 3)), omega, cluster.scheduler_address)
+        args = ["sketch", "compute", "--data", str(tmp_path / "x.npy"), "--m", "16", "--seed", "2", "--chunk", "900"]
+        assert main([*args, "--dask", cluster.scheduler_address, "--out", str(tmp_path / "dask.npz")]) == 0
+    assert main([*args, "--out", str(tmp_path / "local.npz")]) == 0
     assert remote.count == local.count == 5003
     np.testing.assert_allclose(remote.values, local.values, atol=1e-13)
+    by_dask, by_stream = np.load(tmp_path / "dask.npz"), np.load(tmp_path / "local.npz")
+    assert int(by_dask["count"]) == 5003 and np.array_equal(by_dask["omega"], by_stream["omega"])
+    np.testing.assert_allclose(by_dask["sketch"], by_stream["sketch"], atol=1e-13)
 
 
 @pytest.mark.parametrize("name", ["gmm", "circles", "spiral"])
@@ -172,3 +179,22 @@ def test_cli_fit_bad_input(capsys):
         code = main(["sketch", "fit", "--dataset", "gmm", *argv])
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err
+
+
+def test_sketch_prior_is_registered_frozen_and_in_range(device):
+    from cs_core.priors import PRIORS
+    from cs_core.solvers import METHODS
+    assert PRIORS["sketch"].domain == "mnist" and "mnist" in METHODS["csgm-sketch"].domains
+    G = PRIORS["sketch"].load(device)
+    assert not G.training and not any(p.requires_grad for p in G.parameters())
+    x = G(torch.randn(6, PRIORS["sketch"].latent_dim, device=device))
+    assert x.shape == (6, 1, 28, 28) and 0 <= x.min() and x.max() <= 1 and x.std() > 0.05
+
+
+def test_mnist_training_writes_a_hash_checked_checkpoint_from_the_train_split(tmp_path):
+    from cs_core.priors.checkpoints import sha256_file
+    from cs_core.sketching.mnist import train_sketch_mnist
+    meta = train_sketch_mnist(m=20, steps=3, batch=8, out_dir=tmp_path, every=None, log=lambda _: None)
+    assert meta["sha256"] == sha256_file(tmp_path / "sketch_mnist.pt")
+    assert meta["sketch"]["floats"] == 40 and meta["trained_on"].startswith("the sketch of the train split only")
+    assert [h["step"] for h in meta["history"]] == [0, 3]

@@ -50,6 +50,9 @@ def add_parser(commands):
     comp.add_argument("--dask", metavar="ADDRESS", help="sketch on this Dask scheduler")
     comp.add_argument("--out", required=True, help="output .npz with arrays sketch, omega, count")
 
+    figs = sub.add_parser("figures", help="draw the figures of docs/sketching.md (a few minutes)")
+    figs.add_argument("--out", default="docs/sketching", help="output directory")
+
 
 def frequencies(law: str, m: int, sample: torch.Tensor, sigma: float | None, seed: int) -> tuple[torch.Tensor, float]:
     check_m(m)
@@ -133,5 +136,12 @@ def compute(args) -> int:
     return 0
 
 
+def figures(args) -> int:
+    from .figures import make_figures
+    numbers = make_figures(Path(args.out))
+    print(json.dumps(numbers))
+    return 0
+
+
 def run(args) -> int:
-    return {"fit": fit, "compute": compute}[args.sketch_command](args)
+    return {"fit": fit, "compute": compute, "figures": figures}[args.sketch_command](args)

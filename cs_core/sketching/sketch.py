@@ -99,3 +99,8 @@ def merge(sketches: list[Sketch]) -> Sketch:
     count = sum(s.count for s in sketches)
     values = sum(s.values * s.count for s in sketches) / count
     return Sketch(values, count)
+
+
+def sketch_density(sketch: Sketch, omega: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """⟨z_X, Φ(c)⟩ at each row c of ``points``: (1/N) Σ_i κ̂(x_i, c), the smoothed density the sketch encodes."""
+    return features(points.to(omega.device), omega) @ sketch.values.to(omega.dtype)
