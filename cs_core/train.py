@@ -129,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     sk.add_argument("--batch", type=int, default=sketch_mnist.DEFAULT_BATCH)
     sk.add_argument("--lr", type=float, default=sketch_mnist.DEFAULT_LR)
     sk.add_argument("--seed", type=int, default=sketch_mnist.DEFAULT_SEED)
+    sk.add_argument("--scales", default=",".join(map(str, sketch_mnist.DEFAULT_SCALES)), help="kernel widths as multiples of σ, comma-separated (m split evenly)")
     sk.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
     args = parser.parse_args(argv)
     if args.target == "sketch-mnist":
-        meta = sketch_mnist.train_sketch_mnist(args.m, args.steps, args.batch, args.lr, args.seed, args.out_dir)
+        scales = tuple(float(v) for v in args.scales.split(","))
+        meta = sketch_mnist.train_sketch_mnist(args.m, args.steps, args.batch, args.lr, args.seed, args.out_dir,
+                                               scales=scales)
         print(f"wrote {Path(args.out_dir) / meta['file']}: sketch {meta['sketch']['seconds']} s, train {meta['train_seconds']} s")
         return 0
     meta = train_vae_mnist(args.epochs, args.batch, args.lr, args.seed, args.out_dir)

@@ -194,7 +194,8 @@ def test_sketch_prior_is_registered_frozen_and_in_range(device):
 def test_mnist_training_writes_a_hash_checked_checkpoint_from_the_train_split(tmp_path):
     from cs_core.priors.checkpoints import sha256_file
     from cs_core.sketching.mnist import train_sketch_mnist
-    meta = train_sketch_mnist(m=20, steps=3, batch=8, out_dir=tmp_path, every=None, log=lambda _: None)
+    meta = train_sketch_mnist(m=21, steps=3, batch=8, out_dir=tmp_path, every=None, log=lambda _: None,
+                              scales=(0.5, 2.0))
     assert meta["sha256"] == sha256_file(tmp_path / "sketch_mnist.pt")
-    assert meta["sketch"]["floats"] == 40 and meta["trained_on"].startswith("the sketch of the train split only")
+    assert meta["sketch"]["floats"] == 42 and meta["sketch"]["scales"] == [0.5, 2.0] and meta["trained_on"].startswith("the sketch of the train split only")
     assert [h["step"] for h in meta["history"]] == [0, 3]
