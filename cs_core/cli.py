@@ -14,6 +14,7 @@ from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
 from .images import save_png
+from .landscape import cli as landscape_cli
 from .operators import OPERATORS
 from .problem import make_problem
 from .session import run_to_end
@@ -85,6 +86,7 @@ def build_parser() -> Parser:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sample.add_argument("--out", required=True, help="output PNG path")
+    landscape_cli.add_parser(commands)
     return parser
 
 
@@ -177,7 +179,8 @@ def bench(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample}
+        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
+                    "landscape": landscape_cli.run}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
