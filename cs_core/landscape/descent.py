@@ -102,3 +102,15 @@ def run_to_end(risk: Risk, z0: torch.Tensor, method: str, steps: int, lr: float 
     for snap in descend(risk, z0, method, steps, lr):
         if snap.final:
             return snap
+
+
+def stall_points(risk: Risk, snapshots: list[DescentSnapshot]) -> torch.Tensor:
+    """Where each path stalled on the far side of z*: of its iterates with cos∠(z, z*) < 0, the one
+    where the step ‖z_{t+1} − z_t‖ was smallest. Needs snapshots of every step; returns (T, S, k)
+    (the last iterate for paths that never had cos < 0)."""
+    zs = torch.stack([s.z for s in snapshots]).to(risk.device)          # (N, T, S, k)
+    move = (zs[1:] - zs[:-1]).norm(dim=-1)
+    far = torch.stack([risk.cosine(z) < 0 for z in zs[1:]])
+    move = torch.where(far, move, torch.full_like(move, float("inf")))
+    index = torch.where(far.any(0), move.argmin(0), torch.full_like(move[0], len(move) - 1, dtype=torch.long))
+    return zs[1:].gather(0, index[None, ..., None].expand(1, *zs.shape[1:]))[0]
