@@ -15,6 +15,7 @@ from .domains import DOMAINS, get_domain
 from .errors import InputError
 from .images import save_png
 from .operators import OPERATORS
+from .operators import cli as operator_cli
 from .problem import make_problem
 from .session import run_to_end
 from .solvers import Options
@@ -40,6 +41,7 @@ def add_problem_arguments(p: argparse.ArgumentParser):
     p.add_argument("--mask-size", type=int, help="inpaint center: side of the hidden square (default half the side)")
     p.add_argument("--keep", type=float, help="inpaint random: probability a pixel is kept, in (0, 1] (default 0.5)")
     p.add_argument("--factor", type=int, help="superres: block-average factor, divides the side (default 2)")
+    operator_cli.add_arguments(p)
     p.add_argument("--noise", type=float, default=0.0, help="σ of Gaussian noise added to each measurement")
     p.add_argument("--seed", type=int, default=0, help="seed of the matrix/mask, noise and solver starts")
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -89,7 +91,8 @@ def build_parser() -> Parser:
 
 
 def operator_params(args) -> dict:
-    return {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor}
+    return {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor,
+            **operator_cli.params(args)}
 
 
 def reconstruct(args) -> int:
