@@ -78,6 +78,9 @@ def build_parser() -> Parser:
     sw.add_argument("--images", type=int, help="number of images (default: all held-out digits / 32 faces / all photos)")
     sw.add_argument("--source", default=None, choices=["heldout", "inrange", "real"],
                     help="heldout MNIST test digits, in-range G(z), or real photos (default heldout/inrange)")
+    sw.add_argument("--operator", default="gaussian", choices=["gaussian", "fourier", "blur"],
+                    help="gaussian (the --m values are the sweep's points) or fourier/blur at the flags below")
+    operator_cli.add_arguments(sw)
     sw.add_argument("--noise", type=float, default=0.0)
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -190,8 +193,12 @@ def sweep(args) -> int:
     source = args.source or ("heldout" if args.domain == "mnist" else "inrange")
     if args.images is not None and args.images < 1:
         raise InputError(f"--images must be at least 1; got {args.images}")
+    if args.operator != "gaussian" and args.m:
+        raise InputError(f"--m sets gaussian's sweep points; {args.operator} is measured at its own flags "
+                         f"(--accel, --kernel, ...)")
     rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
-                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out))
+                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
+                     operator=args.operator, params=operator_cli.params(args))
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
     return 0
 
