@@ -1,4 +1,6 @@
 """The MRI (subsampled Fourier) and blur operators against direct formulas: sampling pattern, norms, kernels."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -108,3 +110,37 @@ def test_blur_norm_is_the_largest_transfer_gain_and_the_view_is_the_blurred_imag
     x = torch.rand(1, *FACES.shape)
     torch.testing.assert_close(op.view(op.A(x)), op.A(x).reshape(x.shape).clamp(0, 1))
     assert op.pattern().shape == (1, 1, 9, 9) and op.pattern().max() == 1
+
+
+def test_cli_flags_reach_the_operators_and_bad_ones_are_one_error_line(capsys):
+    from cs_core.cli import main
+    base = ["reconstruct", "--asset", "digit-test-0254", "--domain", "mnist", "--method", "tv", "--iters", "5",
+            "--json", "--device", "cpu"]
+    assert main([*base, "--operator", "fourier", "--accel", "4", "--lines", "variable"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["params"]["accel"] == 4 and report["params"]["lines"] == "variable"
+    assert report["params"]["m_measurements"] == 2 * 7 * 28
+    assert main([*base, "--operator", "blur", "--kernel", "motion", "--length", "5", "--angle", "45"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["m_measurements"] == 28 * 28
+    for bad, words in ((["--operator", "fourier", "--accel", "0.5"], "acceleration R"),
+                       (["--operator", "blur", "--size", "29"], "larger than the 28×28 image"),
+                       (["--operator", "blur", "--kernel", "box"], "unknown blur kernel")):
+        assert main([*base, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and words in err, err
+
+
+def test_sweep_measures_fourier_and_blur_and_scores_the_sensor_view(tmp_path):
+    from cs_core.cli import main
+    from cs_core.experiments import read_rows
+    out = tmp_path / "mri"
+    args = ["sweep", "--domain", "mnist", "--methods", "sensor,tv", "--images", "2", "--device", "cpu", "--out", str(out)]
+    assert main([*args, "--operator", "fourier", "--accel", "2"]) == 0
+    rows = read_rows(out / "results.csv")
+    assert {(r["method"], r["m"], r["operator"]) for r in rows} == {(m, "784", "fourier accel=2") for m in ("sensor", "tv")}
+    assert all(r["lam_ratio"] for r in rows if r["method"] == "tv")  # chosen on validation digits
+    tv_mse = [float(r["mse"]) for r in rows if r["method"] == "tv"]
+    sensor_mse = [float(r["mse"]) for r in rows if r["method"] == "sensor"]
+    assert sum(tv_mse) < sum(sensor_mse)  # TV improves on the zero-filled image
+    assert main([*args, "--operator", "blur"]) == 2  # one operator per directory
+    assert main([*args, "--operator", "gaussian", "--out", str(tmp_path / "g")]) == 2  # no sensor view to score
