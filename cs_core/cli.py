@@ -20,6 +20,7 @@ from .operators import OPERATORS
 from .operators import cli as operator_cli
 from .problem import make_problem
 from .session import run_methods, run_to_end
+from .sketching import cli as sketch_cli
 from .solvers import METHODS, Options
 
 EXIT_INPUT_ERROR = 2
@@ -100,6 +101,7 @@ def build_parser() -> Parser:
     sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sample.add_argument("--out", required=True, help="output PNG path")
     landscape_cli.add_parser(commands)
+    sketch_cli.add_parser(commands)
     return parser
 
 
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
-                    "landscape": landscape_cli.run}
+                    "landscape": landscape_cli.run, "sketch": sketch_cli.run}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
