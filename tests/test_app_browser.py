@@ -58,8 +58,8 @@ def status_ends_with(word: str, not_before: str = "") -> str:
 
 @pytest.fixture(scope="module")
 def page():
-    import demo_app
-    if not demo_app._examples()[0]:
+    from ui import reconstruct
+    if not reconstruct.examples()[0]:
         pytest.skip("the image gallery (cs_core.assets, assets/manifest.json) is not installed: no examples")
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:

@@ -59,7 +59,7 @@ def test_sweep_input_errors(client):
                                                      ("faces", "inrange", "faces-inrange"),
                                                      ("faces", "real", "faces-real")])
 def test_each_source_shows_its_own_precomputed_figure(domain, source, directory):
-    import demo_app
-    figure, caption = demo_app.sweep_figure(domain, source)
+    from ui import sweep
+    figure, caption = sweep.sweep_figure(domain, source)
     assert f"docs/results/{directory}/figure.png" in caption
     assert figure.ndim == 3 and figure.shape[2] == 3

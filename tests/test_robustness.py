@@ -198,23 +198,23 @@ def test_the_wall_time_cap_stops_a_run_and_says_so(client, files, monkeypatch):
 
 
 def test_limits_and_cache_settings(app):
-    import demo_app
+    from ui import common
 
     demo, _ = app
     run = next(fn for fn in demo.fns.values() if fn.api_name == "reconstruct")
-    assert run.concurrency_limit == demo_app.concurrency() == 1
-    assert demo._queue.max_size == demo_app.QUEUE_SIZE == 16
+    assert run.concurrency_limit == common.concurrency() == 1
+    assert demo._queue.max_size == common.QUEUE_SIZE == 16
     assert demo.delete_cache == (600, 3600)  # UI temp files older than an hour are deleted every 10 minutes
     assert demo.max_file_size == 20 * 2**20
-    assert demo_app.max_seconds() == 120
+    assert common.max_seconds() == 120
 
 
 def test_concurrency_and_time_cap_are_configurable(monkeypatch):
-    import demo_app
+    from ui import common
 
     monkeypatch.setenv("CSGM_DEMO_CONCURRENCY", "3")
     monkeypatch.setenv("CSGM_DEMO_MAX_SECONDS", "30")
-    assert demo_app.concurrency() == 3 and demo_app.max_seconds() == 30
+    assert common.concurrency() == 3 and common.max_seconds() == 30
 
 
 def _first_update_seconds(url, image) -> float:

@@ -1,0 +1,187 @@
+"""What the tabs share: theme and CSS, limits, display helpers, form parsing, priors at start, run/stop plumbing.
+
+Display only: every number comes from ``cs_core``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from cs_core.domains import DOMAINS, get_domain  # noqa: E402
+from cs_core.errors import InputError  # noqa: E402
+from cs_core.export import RunRecord  # noqa: E402
+from cs_core.images import to_uint8  # noqa: E402
+from cs_core.priors import PRIORS  # noqa: E402
+from cs_core.problem import make_problem  # noqa: E402
+from cs_core.session import run_to_end  # noqa: E402
+from cs_core.solvers import METHODS, Options, methods_for  # noqa: E402
+
+PAPER_URL = "https://arxiv.org/abs/1703.03208"
+MAX_FPS = 8                        # frames sent to the browser per second, at most
+STOP_WAIT = 1.5                    # seconds Stop waits for a frame on its way (a cancelled one never arrives)
+QUEUE_SIZE = 16                    # runs waiting for the device beyond that are refused ("queue is full")
+DISPLAY_SIDE = 224                 # images are nearest-upscaled to about this side for display
+DOMAIN_CHOICES = [("MNIST digits · 28×28", "mnist"), ("Faces · 64×64 RGB", "faces")]
+DEFAULT_METHODS = {"mnist": ["lasso-dct", "csgm-vae"], "faces": ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]}
+HIDDEN = dict(api_visibility="private", show_progress="hidden")  # form callbacks: no API, no spinner
+
+THEME = gr.themes.Soft()
+CSS = """
+#images-row img { image-rendering: pixelated; }
+#status textarea { font-family: ui-monospace, monospace; font-size: 0.85rem; }
+#images-row [data-testid="block-label"] { white-space: normal; max-width: calc(100% - 12px); line-height: 1.25; }
+#metrics table { font-size: 0.8rem; }
+#title h1 { margin-bottom: 0.2rem; }
+"""
+
+
+def concurrency() -> int:
+    """Runs at once (they share the device): env ``CSGM_DEMO_CONCURRENCY`` (``--concurrency``), default 1."""
+    return max(1, int(os.environ.get("CSGM_DEMO_CONCURRENCY", "1")))
+
+
+def max_seconds() -> float:
+    """Wall-time cap of one run: env ``CSGM_DEMO_MAX_SECONDS`` (``--max-seconds``), default 120 s."""
+    return float(os.environ.get("CSGM_DEMO_MAX_SECONDS", "120"))
+
+
+# ---------------------------------------------------------------- display helpers (no math)
+
+def display(image: torch.Tensor) -> np.ndarray:
+    """``(1, C, H, W)`` in [0, 1] → uint8 nearest-upscaled to about ``DISPLAY_SIDE`` (display only)."""
+    arr = to_uint8(image)
+    k = max(1, math.ceil(DISPLAY_SIDE / arr.shape[0]))
+    return arr.repeat(k, axis=0).repeat(k, axis=1)
+
+
+def method_label(name: str) -> str:
+    return METHODS[name].label if name in METHODS else name
+
+
+def method_choices(domain: str) -> list[tuple[str, str]]:
+    return [(METHODS[name].label, name) for name in methods_for(domain)]
+
+
+# ---------------------------------------------------------------- form values
+
+def as_int(value):
+    """Gradio numbers arrive as floats; whole ones become ints, anything else goes to the core as is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _blank(value):
+    """Blank (None / empty) advanced fields mean "the method's default"."""
+    return None if value is None or value == "" else value
+
+
+def int_or_none(value, what: str = "value"):
+    """An advanced field: blank → None (the default), whole numbers → int; the core checks the range."""
+    value = _blank(value.strip() if isinstance(value, str) else value)
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else as_int(value)
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return as_int(float(value))
+        except ValueError:
+            raise InputError(f"{what} must be a whole number (or blank for the default); got {value!r}") from None
+
+
+def float_or_none(value, what: str = "value"):
+    value = _blank(value.strip() if isinstance(value, str) else value)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number (or blank for the default); got {value!r}") from None
+
+
+# ---------------------------------------------------------------- priors, loaded once at start
+
+MISSING_PRIORS: dict[str, str] = {}
+
+
+def load_priors(device: torch.device) -> dict[str, str]:
+    """Load every prior once at start; ``{name: fix message}`` for those that could not be loaded."""
+    MISSING_PRIORS.clear()
+    for name, prior in PRIORS.items():
+        try:
+            prior.load(device)
+        except InputError as exc:
+            MISSING_PRIORS[name] = str(exc)
+    return dict(MISSING_PRIORS)
+
+
+def usable_methods(domain: str) -> list[str]:
+    """The domain's methods, less CSGM with a prior that could not be loaded."""
+    return [n for n in methods_for(domain) if n.removeprefix("csgm-") not in MISSING_PRIORS]
+
+
+def default_methods(domain: str) -> list[str]:
+    """The preselected methods: the domain's preset, less CSGM with a prior that could not be loaded."""
+    offered = usable_methods(domain)
+    return [n for n in DEFAULT_METHODS[domain] if n in offered] or offered[:1]
+
+
+def warm_up(device: torch.device) -> None:
+    """One 1-iteration run of every loadable method at start, so a visitor's first Run does not pay the
+    one-time costs (lazy imports such as the optimiser's, first kernels)."""
+    for name in DOMAINS:
+        dom = get_domain(name)
+        problem = make_problem(torch.zeros((1, *dom.shape)), dom, "gaussian", {"m": 10}, 0.0, 0, device)
+        run_to_end(problem, usable_methods(name), Options(iterations=1, restarts=1))
+
+
+# ---------------------------------------------------------------- run / stop plumbing
+
+def session_id(request) -> str:
+    return getattr(request, "session_hash", None) or "api"
+
+
+@dataclass
+class Run:
+    """One session's run, as Stop sees it."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    emitting: bool = False  # from reading the stop flag until Gradio has taken the frame (resumed the generator)
+    progress: str = ""      # the latest status line, less its final word
+    record: RunRecord | None = None  # everything the run streamed, for the exports
+
+
+class Runs:
+    """The runs of one tab, one per browser session, so Stop reaches the run of the visitor who pressed it."""
+
+    def __init__(self):
+        self._runs: dict[str, Run] = {}
+
+    def start(self, request: gr.Request | None) -> Run:
+        run = self._runs[session_id(request)] = Run()
+        return run
+
+    def get(self, request: gr.Request | None) -> Run | None:
+        return self._runs.get(session_id(request))
+
+    def request_stop(self, request: gr.Request = None):
+        """Ask the session's run to stop and wait until no frame that read "running" can still be on its way,
+        so the status reliably ends with "stopped" (``cancels`` alone would also drop a queued run)."""
+        run = self._runs.get(session_id(request))
+        if run is None or run.finished.is_set():
+            return gr.skip()
+        run.stop.set()
+        deadline = time.monotonic() + STOP_WAIT
+        while run.emitting and not run.finished.is_set() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return f"{run.progress} · stopped" if run.progress else "stopped"
