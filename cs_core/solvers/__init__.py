@@ -15,6 +15,7 @@ from . import finetune, ilo, oracle, sparsegen
 from .csgm import CSGMSettings, csgm
 from .lasso import DEFAULT_ITERATIONS, LassoSettings, fista
 from .snapshot import Snapshot
+from .warmstart import phase_two_steps
 
 MAX_ITERATIONS = 20_000
 MAX_RESTARTS = 64
@@ -86,7 +87,7 @@ for _prior in PRIORS.values():
 
 
 def _then(prior_name: str, phase2_steps: int):
-    return lambda options: _csgm_iterations(prior_name)(options) + phase2_steps
+    return lambda options: _csgm_iterations(prior_name)(options) + phase_two_steps(phase2_steps, options)
 
 
 # Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which)
@@ -99,7 +100,7 @@ for _p in PRIORS.values():
         f"finetune-{_p.name}", f"Fine-tuned {_p.name.upper()} (per image)", "min_{z,θ} ‖y − A G_θ(z)‖² + λ‖z‖²",
         (_p.domain,), finetune.start(_p.name), _then(_p.name, finetune.FinetuneSettings().steps))
     METHODS[f"oracle-{_p.name}"] = Method(
-        f"oracle-{_p.name}", f"Oracle: best {_p.name.upper()} image for x* (sees the truth)", "min_z ‖x* − G(z)‖²",
+        f"oracle-{_p.name}", f"Best the {_p.name.upper()} can do (oracle, sees the truth)", "min_z ‖x* − G(z)‖²",
         (_p.domain,), oracle.start(_p.name), _csgm_iterations(_p.name))
 METHODS["ilo-dcgan"] = Method(
     "ilo-dcgan", "ILO (DCGAN, intermediate layer)", "min_h ‖y − A T(h)‖², ‖h − H(ẑ)‖ ≤ ρ‖H(ẑ)‖", ("faces",),

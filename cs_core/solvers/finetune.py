@@ -16,7 +16,7 @@ import torch
 from ..priors import PRIORS
 from ..problem import Problem
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
-from .warmstart import csgm_phase, csgm_settings
+from .warmstart import csgm_phase, csgm_settings, phase_two_steps
 
 
 @dataclass
@@ -36,7 +36,7 @@ def private_copy(generator: torch.nn.Module) -> torch.nn.Module:
 
 def finetune(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, settings: FinetuneSettings,
              every: int | None = None, method: str = "finetune", first_iteration: int = 0,
-             seconds: float = 0.0, message: str = "phase 2/2: z and the generator's weights"):
+             seconds: float = 0.0, stage: str = "phase 2/2: z and the generator's weights"):
     """Yield snapshots of phase 2 from the latents ``z0`` (B, latent_dim); image b trains its own copy."""
     op, y = problem.operator, problem.y
     batch = y.shape[0]
@@ -68,7 +68,7 @@ def finetune(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, set
             drift = [sum((p - q).pow(2).sum() for p, q in zip(g.parameters(), generator.parameters())).sqrt().item()
                      for g in copies]
             yield make_snapshot(method, first_iteration + step, torch.cat(xs), [m.item() for m in measurements],
-                                [o.item() for o in objectives], seconds, problem.truth, final=final, message=message,
+                                [o.item() for o in objectives], seconds, problem.truth, final=final, stage=stage,
                                 phase="finetune", weight_drift=drift)
             watch.start()
 
@@ -77,7 +77,7 @@ def start(prior_name: str, defaults: FinetuneSettings = FinetuneSettings()):
     """The registry's ``finetune-<prior>``: CSGM (``options`` as for CSGM), then phase 2."""
     def run(problem, options, every):
         settings = csgm_settings(prior_name, options)
-        phase2 = replace(defaults, lam_z=settings.lam)
+        phase2 = replace(defaults, steps=phase_two_steps(defaults.steps, options), lam_z=settings.lam)
         method = f"finetune-{prior_name}"
         PRIORS[prior_name].load(problem.device)  # load (and fail) before the first snapshot
 

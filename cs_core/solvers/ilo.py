@@ -9,7 +9,7 @@ by Adam steps each followed by the projection onto the ball (h₀ + (h − h₀)
 ρ = 0 is CSGM; ρ → ∞ is a generator with its first layers removed. ILO itself uses ℓ1 balls and
 moves layer by layer; here one layer and an ℓ2 ball.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -17,7 +17,7 @@ from ..priors import PRIORS
 from ..priors.dcgan import FaceGenerator
 from ..problem import Problem
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
-from .warmstart import csgm_phase, csgm_settings
+from .warmstart import csgm_phase, csgm_settings, phase_two_steps
 
 # DCGAN: H = the first two ConvT–BN–ReLU blocks, h ∈ R^{256×8×8} (16,384 values, against 100 for z)
 DCGAN_SPLIT = 6
@@ -54,7 +54,7 @@ def project_ball(h: torch.Tensor, centre: torch.Tensor, radius: torch.Tensor) ->
 
 def ilo(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, settings: ILOSettings,
         every: int | None = None, method: str = "ilo", first_iteration: int = 0, seconds: float = 0.0,
-        message: str = "phase 2/2: intermediate layer in a ball"):
+        stage: str = "phase 2/2: intermediate layer in a ball"):
     """Yield snapshots of phase 2 from the latents ``z0`` (B, latent_dim)."""
     op, y = problem.operator, problem.y
     batch = y.shape[0]
@@ -87,7 +87,7 @@ def ilo(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, settings
                 distance = (h - centre).flatten(1).norm(dim=1) / centre.flatten(1).norm(dim=1).clamp_min(1e-12)
             seconds = watch.stop()
             yield make_snapshot(method, first_iteration + step, x, measurement.tolist(), measurement.tolist(), seconds,
-                                problem.truth, final=final, message=message, phase="ilo",
+                                problem.truth, final=final, stage=stage, phase="ilo",
                                 relative_distance=distance.tolist())
             watch.start()
 
@@ -96,6 +96,7 @@ def start(prior_name: str, defaults: ILOSettings = ILOSettings()):
     """The registry's ``ilo-<prior>``: CSGM (``options`` as for CSGM), then phase 2."""
     def run(problem, options, every):
         settings = csgm_settings(prior_name, options)
+        phase2 = replace(defaults, steps=phase_two_steps(defaults.steps, options))
         method = f"ilo-{prior_name}"
         PRIORS[prior_name].load(problem.device)  # load (and fail) before the first snapshot
 
@@ -104,7 +105,7 @@ def start(prior_name: str, defaults: ILOSettings = ILOSettings()):
             if phase.z is None:
                 yield phase.final
                 return
-            yield from ilo(problem, phase.generator, phase.z, defaults, every, method,
+            yield from ilo(problem, phase.generator, phase.z, phase2, every, method,
                            first_iteration=phase.final.iteration, seconds=phase.final.seconds)
         return stream()
     return run

@@ -41,7 +41,7 @@ def start(prior_name: str):
                 estimate = snap.estimate.to(problem.device)
                 snap.objective = snap.measurement_loss
                 snap.measurement_loss = ((problem.operator.A(estimate) - problem.y) ** 2).sum(1).tolist()
-                snap.message = snap.message or "oracle: sees the true image x*, ignores y"
+                snap.extra["stage"] = "oracle: sees the true image x*, ignores y"
                 yield snap
         return stream()
     return run

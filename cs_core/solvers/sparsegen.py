@@ -18,7 +18,7 @@ from ..priors import PRIORS
 from ..problem import Problem
 from .lasso import LIPSCHITZ_MARGIN, soft_threshold
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
-from .warmstart import csgm_phase, csgm_settings
+from .warmstart import csgm_phase, csgm_settings, phase_two_steps
 
 
 @dataclass
@@ -31,7 +31,7 @@ class SparseGenSettings:
 
 def sparse_gen(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, basis: Basis,
                settings: SparseGenSettings, every: int | None = None, method: str = "sparsegen",
-               first_iteration: int = 0, seconds: float = 0.0, message: str = "phase 2/2: z and ν"):
+               first_iteration: int = 0, seconds: float = 0.0, stage: str = "phase 2/2: z and ν"):
     """Yield snapshots of phase 2 (z and ν jointly) from the latent ``z0`` (B, latent_dim)."""
     op, y = problem.operator, problem.y
     batch = y.shape[0]
@@ -72,7 +72,7 @@ def sparse_gen(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, b
             seconds = watch.stop()
             sparsity = (coeffs != 0).flatten(1).float().mean(1)
             yield make_snapshot(method, first_iteration + step, x + nu, measurement.tolist(), objective.tolist(),
-                                seconds, problem.truth, final=final, message=message, phase="sparse",
+                                seconds, problem.truth, final=final, stage=stage, phase="sparse",
                                 nu_norm=nu.flatten(1).norm(dim=1).tolist(), nu_density=sparsity.tolist())
             watch.start()
 
@@ -83,7 +83,8 @@ def start(prior_name: str, basis: Basis, defaults: SparseGenSettings = SparseGen
     def run(problem, options, every):
         settings = csgm_settings(prior_name, options)
         nu_ratio = defaults.nu_ratio if options.lam_ratio is None else options.lam_ratio
-        phase2 = replace(defaults, lam_z=settings.lam, nu_ratio=nu_ratio)
+        phase2 = replace(defaults, steps=phase_two_steps(defaults.steps, options), lam_z=settings.lam,
+                         nu_ratio=nu_ratio)
         method = f"sparse-gen-{prior_name}"
         PRIORS[prior_name].load(problem.device)  # load (and fail) before the first snapshot
 

@@ -2,7 +2,8 @@
 
 The methods that go beyond the generator's range (Sparse-Gen, fine-tuning, intermediate-layer
 search) start where CSGM ends. ``csgm_phase`` runs the ``csgm`` generator unchanged with the prior's
-settings, streams its snapshots under the new method's name (message "phase 1/2: CSGM"), and returns
+settings, streams its snapshots under the new method's name (``extra["stage"]`` "phase 1/2: CSGM …",
+``extra["phase"]`` "csgm"), and returns
 CSGM's final snapshot and the latent to continue from: among the latents CSGM fed the generator at
 its last step (every restart of every image), the one with the lowest ‖y_b − A G(z)‖² for image b.
 """
@@ -45,6 +46,11 @@ def csgm_settings(prior_name: str, options) -> CSGMSettings:
                         lam=d.lam if options.csgm_lam is None else options.csgm_lam)
 
 
+def phase_two_steps(default: int, options) -> int:
+    """Phase 2 runs its default steps; a user's ``options.iterations`` (phase 1's steps) also caps phase 2."""
+    return default if options.iterations is None else min(default, options.iterations)
+
+
 def best_latents(problem: Problem, generator: torch.nn.Module, candidates: torch.Tensor) -> torch.Tensor:
     """For each image b, the candidate latent with the lowest ‖y_b − A G(z)‖², shape (B, latent_dim)."""
     with torch.no_grad():
@@ -62,7 +68,7 @@ def csgm_phase(problem: Problem, prior_name: str, settings: CSGMSettings, every:
     for snap in csgm(problem, recorder, PRIORS[prior_name].latent_dim, settings, every, method=method):
         final = snap
         if not snap.final:
-            snap.message = f"phase 1/{phases}: CSGM (z only)"
+            snap.extra["stage"] = f"phase 1/{phases}: CSGM (z only)"
             snap.extra["phase"] = "csgm"
             yield snap
     candidates = recorder.last.reshape(-1, PRIORS[prior_name].latent_dim)
