@@ -159,3 +159,30 @@ def test_the_oracle_refuses_a_problem_without_the_truth():
     problem.truth = None
     with pytest.raises(InputError, match="true image"):
         METHODS["oracle-vae"].start(problem, Options(), None)
+
+
+def test_the_validation_photos_are_not_the_reported_ones():
+    from cs_core.beyond.data import image_set
+    validation, reported = image_set("val-real"), image_set("real")
+    assert len(validation.names) == 8 and not set(validation.names) & set(reported.names)
+    distances = torch.cdist(validation.images.flatten(1), reported.images.flatten(1))
+    assert distances.min() > 1.0  # no reported photo (or a near copy) among them
+
+
+def test_validation_picks_the_best_real_photo_error_that_keeps_in_range_faces():
+    from cs_core.beyond.sweep import choose
+    rows = [{"source": "val-inrange", "value": "", "steps": 0, "mse": 0.0010},
+            {"source": "val-real", "value": "", "steps": 0, "mse": 0.0120}]
+    for value, steps, inrange, real in [(0.1, 50, 0.0010, 0.0090), (0.01, 100, 0.0020, 0.0050), (0.3, 100, 0.00104, 0.0080)]:
+        rows += [{"source": "val-inrange", "value": value, "steps": steps, "mse": inrange},
+                 {"source": "val-real", "value": value, "steps": steps, "mse": real}]
+    assert choose(rows) == {"value": 0.3, "steps": 100}  # 0.01 is better on photos but loses 2× in range
+    worse = [r if r["steps"] == 0 or r["source"] == "val-inrange" else {**r, "mse": 0.02} for r in rows]
+    assert choose(worse) == {"value": "", "steps": 0}  # nothing helps on validation: plain CSGM
+
+
+def test_the_beyond_command_refuses_a_method_it_does_not_measure(capsys):
+    from cs_core.cli import main
+    assert main(["beyond", "--methods", "oracle-dcgan", "--out", "unused"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: beyond measures")
