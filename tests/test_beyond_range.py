@@ -148,7 +148,7 @@ def test_the_methods_stream_both_phases_under_their_own_name():
 
 def test_the_oracle_is_no_worse_than_csgm_on_a_noiseless_in_range_image():
     problem = vae_problem(m=50, seed=3)
-    finals = run_to_end(problem, ["csgm-vae", "oracle-vae"])
+    finals = run_to_end(problem, ["csgm-vae", "oracle-vae"], Options(iterations=150, restarts=4))
     assert finals["oracle-vae"].mse[0] <= finals["csgm-vae"].mse[0]
     assert finals["oracle-vae"].mse[0] < 1e-4
     assert "oracle" in METHODS["oracle-vae"].label and "truth" in METHODS["oracle-vae"].label
