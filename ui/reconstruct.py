@@ -24,6 +24,7 @@ from cs_core.problem import make_problem
 from cs_core.session import Frame, run_methods
 from cs_core.solvers import METHODS, Options
 
+from . import links
 from .common import (DOMAIN_CHOICES, HIDDEN, MAX_FPS, PAPER_URL, Run, Runs, as_int, default_methods, display,
                      float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label)
 
@@ -254,6 +255,12 @@ def form_for(domain, m) -> tuple:
             gr.skip() if valid_m else DEFAULT_M[domain], get_domain(domain).size // 2)
 
 
+def form_defaults(domain) -> dict:
+    """The fields that follow the domain, at their defaults for it (what a link naming only the domain gets)."""
+    return {"asset": default_asset(domain), "upload": None, "m": DEFAULT_M[domain],
+            "mask_size": get_domain(domain).size // 2, "methods": default_methods(domain)}
+
+
 def on_domain_input(domain, asset, upload, m):
     """The visitor chose a domain: adapt the form, and pick a gallery image of that domain."""
     asset_update = gr.skip()
@@ -389,6 +396,7 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                     seed = gr.Number(0, precision=0, label="seed", elem_id="seed", min_width=120)
                 device_choice = gr.Radio(list(DEVICE_CHOICES), value="auto",
                                          label=f"device (auto = {describe_device(device)})", elem_id="device")
+            settings_link = links.link_box()
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
                 status = gr.Textbox(f"device {describe_device(device)} · ready", label="Status", lines=1,
@@ -435,7 +443,11 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
     m_marks.input(lambda v: v, [m_marks], [m], **HIDDEN)
     operator.change(on_operator, [operator], [gaussian_box, inpaint_box, superres_box], **HIDDEN)
     mask.change(on_mask, [mask], [mask_size, keep], **HIDDEN)
-    demo.load(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
+    fields = dict(asset=asset, upload=upload, domain=domain, operator=operator, m=m, mask=mask, mask_size=mask_size,
+                  keep=keep, factor=factor, noise=noise, methods=methods, iterations=iterations, restarts=restarts,
+                  lr=lr, lam=lam, csgm_lam=csgm_lam, seed=seed)
+    loaded = links.attach(demo, fields, settings_link, domain0, form_defaults)  # the form restored from the URL
+    loaded.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     if example_box is not None:  # loading an example restores every input's initial choices: narrow them again
         example_box.load_input_event.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
-    demo.load(preview, [asset, upload, domain], [truth], **HIDDEN)
+    loaded.then(preview, [asset, upload, domain], [truth], **HIDDEN)
