@@ -213,7 +213,7 @@ def attach(demo: gr.Blocks, fields: dict[str, gr.components.Component], box: gr.
         if problems:
             gr.Warning("This link's settings were partly ignored (those fields keep their defaults): "
                        + "; ".join(problems), duration=None)
-        return {fields[name]: value for name, value in values.items() if name in fields}
+        return [values.get(name, gr.skip()) for name in fields]
 
     # Raw values (preprocess=False): the link shows the form as it is, even while a change of domain has narrowed
     # the methods' choices before their new value arrives (Gradio would refuse the old value as an input).

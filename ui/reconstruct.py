@@ -24,7 +24,7 @@ from cs_core.problem import make_problem
 from cs_core.session import Frame, run_methods
 from cs_core.solvers import METHODS, Options
 
-from . import links
+from . import kiosk, links
 from .common import (DOMAIN_CHOICES, HIDDEN, MAX_FPS, PAPER_URL, Run, Runs, as_int, default_methods, display,
                      float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label)
 
@@ -429,9 +429,11 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
             gr.Markdown(EXPLANATION, elem_id="explanation")
 
     outputs = [status, truth, measurements, *recon, convergence, metrics]
-    run_event = run_btn.click(reconstruct, form, outputs, api_name="reconstruct", concurrency_limit=concurrency(),
+    run_event = run_btn.click(kiosk.preempting(reconstruct), form, outputs, api_name="reconstruct", concurrency_limit=concurrency(),
                               show_progress="hidden")
     stop_btn.click(RUNS.request_stop, None, [status], cancels=[run_event], api_name="stop")
+    if kiosk.enabled():
+        kiosk.attach(form, outputs, reconstruct, rows, labels, RUNS)
 
     domain.change(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     domain.input(on_domain_input, [domain, asset, upload, m], [methods, m, mask_size, asset], **HIDDEN)
