@@ -26,13 +26,14 @@ PAUSE_SECONDS = 6.0  # a finished autoplay run stays on screen this long before 
 # Gradio also adds each rule scoped under its container, which outranks a plain selector: hence the !important
 # and the doubled id.
 CSS = """
-.gradio-container { zoom: 1.3; max-width: 100% !important; }
+.gradio-container { zoom: 1.25; max-width: 100% !important; }
 footer { display: none !important; }
 #run-btn, #stop-btn { font-size: 1.5rem !important; }
 #kiosk-banner { position: fixed; left: 0; right: 0; bottom: 0; z-index: 1000; margin: 0; border-radius: 0;
                 padding: 0.5rem 1.5rem; background: var(--color-accent) !important; text-align: center;
                 display: none !important; }
-#kiosk-banner p { margin: 0; font-size: 1.35rem; color: white !important; }
+#kiosk-banner p { margin: 0; font-size: 1.35rem; }
+#kiosk-banner * { color: white !important; }
 body.csgm-autoplay #kiosk-banner#kiosk-banner { display: block !important; }
 """
 BANNER = "▶ **Autoplay** — the paper's examples, one after another. **Touch the screen to try it yourself.**"
@@ -108,7 +109,9 @@ def preempting(run):
 
 def attach(form: list, outputs: list, run, rows: list[list], labels: list[str], runs: Runs):
     """Autoplay for the tab whose ``run(*form_values, request=...)`` streams ``outputs`` (``outputs[0]`` the
-    status) and whose examples are ``rows`` (values of ``form``) with their ``labels``."""
+    status) and whose examples are ``rows`` (values of ``form``) with their ``labels``. No examples, no autoplay."""
+    if not rows:
+        return
     gr.Markdown(BANNER, elem_id="kiosk-banner")
     play_btn = gr.Button("autoplay", visible="hidden", elem_id="autoplay-btn")
     stop_btn = gr.Button("stop autoplay", visible="hidden", elem_id="autoplay-stop-btn")
@@ -117,8 +120,6 @@ def attach(form: list, outputs: list, run, rows: list[list], labels: list[str], 
 
     def autoplay(i: int, request: gr.Request = None):
         """The next example, filled in and run to the end (or until a visitor's run pre-empts it)."""
-        if not rows:
-            return
         i %= len(rows)
         prefix = f"autoplay · {labels[i]}"
         if VISITORS.active:
@@ -134,6 +135,8 @@ def attach(form: list, outputs: list, run, rows: list[list], labels: list[str], 
                 yield (*keep_form, f"{prefix} · {status}" if isinstance(status, str) else status, *rest, i + 1)
                 if preempted:
                     return
+        except gr.Error as exc:  # e.g. a prior that could not be loaded: say so, and go on with the next example
+            yield (*keep_form, f"{prefix} · {exc.message} · skipped", *keep_rest, i + 1)
         finally:
             stream.close()
 
