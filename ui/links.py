@@ -25,7 +25,7 @@ from cs_core.solvers import Options, check_options
 
 from .common import HIDDEN, usable_methods
 
-# query key → form field (the names of ``ui.reconstruct``'s inputs), in the order a link lists them
+# query key → form field (the names of ``ui.reconstruct``'s inputs)
 KEYS = {"domain": "domain", "asset": "asset", "op": "operator", "m": "m", "mask": "mask",
         "mask_size": "mask_size", "keep": "keep", "factor": "factor", "noise": "noise", "methods": "methods",
         "seed": "seed", "iters": "iterations", "restarts": "restarts", "lr": "lr", "lam": "lam",
@@ -219,6 +219,6 @@ def attach(demo: gr.Blocks, fields: dict[str, gr.components.Component], box: gr.
     # the methods' choices before their new value arrives (Gradio would refuse the old value as an input).
     link = dict(preprocess=False, concurrency_limit=None, **HIDDEN)
     gr.on([c.change for c in components], show_link, set(components), [box], **link)
-    loaded = demo.load(restore, None, components, **HIDDEN)
+    loaded = demo.load(restore, None, components, concurrency_limit=None, **HIDDEN)
     loaded.then(show_link, set(components), [box], **link)
     return loaded
