@@ -17,7 +17,7 @@ import gradio as gr  # noqa: E402
 
 from cs_core.devices import resolve_device  # noqa: E402
 from cs_core.images import MAX_FILE_BYTES  # noqa: E402
-from ui import common, kiosk, reconstruct, sweep  # noqa: E402
+from ui import common, kiosk, landscape, reconstruct, sketch, sweep  # noqa: E402
 
 INTRO = f"""# Compressed sensing with generative models
 Measure an image with far fewer numbers than pixels, then reconstruct it: **Lasso** looks for a
@@ -43,6 +43,10 @@ def build_demo() -> gr.Blocks:
             reconstruct.build(demo, device)
         with gr.Tab(sweep.TITLE, elem_id=sweep.ELEM_ID):
             sweep.build(demo)
+        with gr.Tab(landscape.TITLE, elem_id=landscape.ELEM_ID):
+            landscape.build(demo)
+        with gr.Tab(sketch.TITLE, elem_id=sketch.ELEM_ID):
+            sketch.build(demo)
     demo.queue(max_size=common.QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 

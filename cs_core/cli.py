@@ -13,13 +13,18 @@ from .assets import load_truth
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
-from .images import save_png
+from .export import RunRecord, write_csv, write_gif, write_png
+from .images import load_image_array, save_png
+from .landscape import cli as landscape_cli
 from .operators import OPERATORS
+from .operators import cli as operator_cli
 from .problem import make_problem
-from .session import run_to_end
-from .solvers import Options
+from .session import run_methods, run_to_end
+from .sketching import cli as sketch_cli
+from .solvers import METHODS, Options
 
 EXIT_INPUT_ERROR = 2
+EXPORT_EVERY = 5  # with --gif/--png/--csv: a snapshot every 5 iterations, as in the app
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,10 +41,14 @@ def add_problem_arguments(p: argparse.ArgumentParser):
     p.add_argument("--domain", required=True, choices=list(DOMAINS))
     p.add_argument("--operator", required=True, help=f"one of {', '.join(OPERATORS)}")
     p.add_argument("--m", type=int, help="gaussian: number of measurements")
-    p.add_argument("--mask", help="inpaint: center (hide a centred square) or random (keep pixels at random)")
+    p.add_argument("--mask", help="inpaint: center (hide a centred square), random (keep pixels at random) or drawn "
+                                  "(the picture given by --mask-image)")
+    p.add_argument("--mask-image", help="inpaint: a picture of the region to hide (white = hidden; any size, "
+                                        "centre-cropped and area-resized; implies --mask drawn)")
     p.add_argument("--mask-size", type=int, help="inpaint center: side of the hidden square (default half the side)")
     p.add_argument("--keep", type=float, help="inpaint random: probability a pixel is kept, in (0, 1] (default 0.5)")
     p.add_argument("--factor", type=int, help="superres: block-average factor, divides the side (default 2)")
+    operator_cli.add_arguments(p)
     p.add_argument("--noise", type=float, default=0.0, help="σ of Gaussian noise added to each measurement")
     p.add_argument("--seed", type=int, default=0, help="seed of the matrix/mask, noise and solver starts")
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -60,6 +69,9 @@ def build_parser() -> Parser:
     rec.add_argument("--lr", type=float, help="CSGM's Adam learning rate (default per prior)")
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")
     rec.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    rec.add_argument("--gif", help="write an animated GIF of the convergence (truth, sensor view, every method)")
+    rec.add_argument("--png", help="write a PNG of the final grid, labelled")
+    rec.add_argument("--csv", help="write the convergence data (every snapshot of every method) as CSV")
 
     sw = commands.add_parser("sweep", help="error vs m for several methods: results.csv and figure.png")
     sw.add_argument("--domain", required=True, choices=list(DOMAINS))
@@ -68,6 +80,9 @@ def build_parser() -> Parser:
     sw.add_argument("--images", type=int, help="number of images (default: all held-out digits / 32 faces / all photos)")
     sw.add_argument("--source", default=None, choices=["heldout", "inrange", "real"],
                     help="heldout MNIST test digits, in-range G(z), or real photos (default heldout/inrange)")
+    sw.add_argument("--operator", default="gaussian", choices=["gaussian", "fourier", "blur"],
+                    help="gaussian (the --m values are the sweep's points) or fourier/blur at the flags below")
+    operator_cli.add_arguments(sw)
     sw.add_argument("--noise", type=float, default=0.0)
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -85,11 +100,35 @@ def build_parser() -> Parser:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sample.add_argument("--out", required=True, help="output PNG path")
+    landscape_cli.add_parser(commands)
+    sketch_cli.add_parser(commands)
     return parser
 
 
 def operator_params(args) -> dict:
-    return {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor}
+    params = {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor,
+              **operator_cli.params(args)}
+    if args.mask_image is not None:
+        if args.mask not in (None, "drawn"):
+            raise InputError(f"--mask-image draws the mask: use it without --mask {args.mask} (or with --mask drawn)")
+        params.update(mask="drawn", mask_image=load_image_array(args.mask_image))
+    return params
+
+
+def run_and_export(problem, methods: list[str], options: Options, args) -> dict:
+    """Final snapshots of every method; with --gif/--png/--csv the run streams snapshots every
+    ``EXPORT_EVERY`` steps and the files are drawn from them."""
+    if not (args.gif or args.png or args.csv):
+        return run_to_end(problem, methods, options)
+    record = RunRecord(problem.truth, problem.view(), {}, problem.operator.m)
+    frame = None
+    for frame in run_methods(problem, methods, options, every=EXPORT_EVERY):
+        record.add(frame)
+    record.labels = {name: METHODS[name].label for name in record.history}
+    for path, write in ((args.gif, write_gif), (args.png, write_png), (args.csv, write_csv)):
+        if path:
+            write(record, path)
+    return frame.latest
 
 
 def reconstruct(args) -> int:
@@ -99,7 +138,7 @@ def reconstruct(args) -> int:
     params = operator_params(args)
     problem = make_problem(truth, domain, args.operator, params, args.noise, args.seed, device)
     options = Options(iterations=args.iters, restarts=args.restarts, lam=args.lam, csgm_lam=args.csgm_lam, lr=args.lr)
-    results = run_to_end(problem, args.method, options)
+    results = run_and_export(problem, args.method, options, args)
     if args.out:
         out = Path(args.out)
         save_png(problem.truth, out / "truth.png")
@@ -109,7 +148,8 @@ def reconstruct(args) -> int:
     report = {
         "domain": domain.name,
         "operator": args.operator,
-        "params": {**{k: v for k, v in params.items() if v is not None}, "m_measurements": problem.operator.m,
+        "params": {**{k: v for k, v in params.items() if v is not None and k != "mask_image"},
+                   **({"mask_image": args.mask_image} if args.mask_image else {}), "m_measurements": problem.operator.m,
                    "noise": problem.noise, "seed": args.seed},
         "device": describe_device(device),
         "results": [
@@ -157,8 +197,12 @@ def sweep(args) -> int:
     source = args.source or ("heldout" if args.domain == "mnist" else "inrange")
     if args.images is not None and args.images < 1:
         raise InputError(f"--images must be at least 1; got {args.images}")
+    if args.operator != "gaussian" and args.m:
+        raise InputError(f"--m sets gaussian's sweep points; {args.operator} is measured at its own flags "
+                         f"(--accel, --kernel, ...)")
     rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
-                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out))
+                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
+                     operator=args.operator, params=operator_cli.params(args))
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
     return 0
 
@@ -177,7 +221,8 @@ def bench(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample}
+        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
+                    "landscape": landscape_cli.run, "sketch": sketch_cli.run}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

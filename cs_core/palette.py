@@ -3,12 +3,16 @@ from .solvers import METHODS
 
 LASSO_COLORS = {"lasso-pixel": "#7f7f7f", "lasso-dct": "#1f77b4", "lasso-wavelet": "#2ca02c"}
 PRIOR_COLORS = ["#d62728", "#ff7f0e", "#9467bd"]
+UNTRAINED_COLORS = {"tv": "#17becf", "dip": "#e377c2", "sensor": "#000000"}  # no training data (sensor: its view)
 OTHER_COLOR = "#8c564b"
 
 
 def method_color(name: str) -> str:
-    """Lasso: one colour per basis; CSGM: one per prior, in registry order."""
+    """Lasso: one colour per basis; TV, DIP (and a sweep's sensor view) their own; CSGM: one per prior, in
+    registry order."""
     if name in LASSO_COLORS:
         return LASSO_COLORS[name]
+    if name in UNTRAINED_COLORS:
+        return UNTRAINED_COLORS[name]
     csgm = [m for m in METHODS if m.startswith("csgm-")]
     return PRIOR_COLORS[csgm.index(name) % len(PRIOR_COLORS)] if name in csgm else OTHER_COLOR

@@ -18,6 +18,7 @@ import torch  # noqa: E402
 
 from cs_core.domains import DOMAINS, get_domain  # noqa: E402
 from cs_core.errors import InputError  # noqa: E402
+from cs_core.export import RunRecord  # noqa: E402
 from cs_core.images import to_uint8  # noqa: E402
 from cs_core.priors import PRIORS  # noqa: E402
 from cs_core.problem import make_problem  # noqa: E402
@@ -157,6 +158,7 @@ class Run:
     finished: threading.Event = field(default_factory=threading.Event)
     emitting: bool = False  # from reading the stop flag until Gradio has taken the frame (resumed the generator)
     progress: str = ""      # the latest status line, less its final word
+    record: RunRecord | None = None  # everything the run streamed, for the exports
 
 
 class Runs:
@@ -168,6 +170,9 @@ class Runs:
     def start(self, request: gr.Request | None) -> Run:
         run = self._runs[session_id(request)] = Run()
         return run
+
+    def get(self, request: gr.Request | None) -> Run | None:
+        return self._runs.get(session_id(request))
 
     def request_stop(self, request: gr.Request = None):
         """Ask the session's run to stop and wait until no frame that read "running" can still be on its way,

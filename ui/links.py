@@ -3,8 +3,8 @@
     ?domain=faces&asset=face-gen-seed-1001&op=inpaint&mask=center&mask_size=32&noise=0.01
      &methods=lasso-dct,csgm-dcgan&seed=0
 
-The link carries the problem (image, operator and its parameters, noise, seed), the methods and any
-advanced override; opening the page with it restores the form. A value the core would refuse is
+The link carries the problem (gallery image, operator and its parameters, noise, seed), the methods and
+any advanced override; opening the page with it restores the form. A value the core would refuse is
 ignored (its field keeps the default) with one warning naming it; nothing is run. See docs/app.md.
 """
 from __future__ import annotations
@@ -27,11 +27,14 @@ from .common import HIDDEN, usable_methods
 
 # query key → form field (the names of ``ui.reconstruct``'s inputs)
 KEYS = {"domain": "domain", "asset": "asset", "op": "operator", "m": "m", "mask": "mask",
-        "mask_size": "mask_size", "keep": "keep", "factor": "factor", "noise": "noise", "methods": "methods",
-        "seed": "seed", "iters": "iterations", "restarts": "restarts", "lr": "lr", "lam": "lam",
-        "csgm_lam": "csgm_lam"}
-OPERATOR_KEYS = {"gaussian": ("m",), "inpaint": ("mask",), "superres": ("factor",)}
-MASK_KEYS = {"center": "mask_size", "random": "keep"}
+        "mask_size": "mask_size", "keep": "keep", "factor": "factor", "accel": "accel", "center": "center",
+        "lines": "lines", "kernel": "kernel", "blur_size": "blur_size", "sigma": "sigma", "length": "length",
+        "angle": "angle", "noise": "noise", "methods": "methods", "seed": "seed", "iters": "iterations",
+        "restarts": "restarts", "lr": "lr", "lam": "lam", "csgm_lam": "csgm_lam"}
+OPERATOR_KEYS = {"gaussian": ("m",), "inpaint": ("mask",), "superres": ("factor",),
+                 "fourier": ("accel", "center", "lines"), "blur": ("kernel", "blur_size")}
+CHOICE_KEYS = {"mask": {"center": ("mask_size",), "random": ("keep",), "drawn": ()},  # a choice → its own keys
+               "kernel": {"gaussian": ("sigma",), "motion": ("length", "angle")}}
 ADVANCED = ("iters", "restarts", "lr", "lam", "csgm_lam")
 GRADIO_KEYS = ("view",)  # Gradio's own query parameters (and any starting with "__") are left to Gradio
 LABEL = "Link to these settings"
@@ -53,11 +56,11 @@ def _text(value) -> str | None:
 
 def query(values: Mapping) -> str:
     """The form's values (by field name) → the link's query string, relevant parameters only (no ``?``).
-    An uploaded image cannot travel in a link: the gallery image is left out then."""
-    operator = values.get("operator")
-    keys = ["domain", *([] if values.get("upload") else ["asset"]), "op", *OPERATOR_KEYS.get(operator, ())]
-    if operator == "inpaint" and values.get("mask") in MASK_KEYS:
-        keys.append(MASK_KEYS[values["mask"]])
+    An uploaded image or a drawn mask cannot travel in a link: the link leaves the gallery image out then, and
+    says ``mask=drawn`` (the visitor paints again)."""
+    keys = ["domain", *([] if values.get("upload") else ["asset"]), "op"]
+    for key in OPERATOR_KEYS.get(values.get("operator"), ()):
+        keys += [key, *CHOICE_KEYS.get(key, {}).get(values.get(KEYS[key]), ())]
     keys += ["noise", "methods", "seed", *ADVANCED]
     pairs = [(key, _text(values.get(KEYS[key]))) for key in keys]
     return urlencode([(k, v) for k, v in pairs if v is not None], safe=",")
@@ -86,9 +89,14 @@ def _number(text: str) -> float:
         raise InputError(f"must be a number; got {text!r}") from None
 
 
-def _operator_param(operator: str, params: dict, dom) -> None:
-    """The core's own check of an inpaint/superres parameter (building those operators is cheap)."""
-    build_operator(operator, dom, params, torch.Generator().manual_seed(0), torch.device("cpu"))
+def _checked(operator: str, param: str, convert: Callable[[str], object], **fixed):
+    """An operator's parameter, converted, then checked by the core itself: building these operators is cheap
+    (the gaussian matrix is not, hence ``_m``)."""
+    def parse(text: str, dom):
+        value = convert(text)
+        build_operator(operator, dom, {**fixed, param: value}, torch.Generator().manual_seed(0), torch.device("cpu"))
+        return value
+    return parse
 
 
 def _m(text: str, dom) -> int:
@@ -120,31 +128,26 @@ def _option(field: str, parse: Callable[[str], float]):
     return check
 
 
-def _mask_size(text: str, dom) -> int:
-    size = _whole(text)
-    _operator_param("inpaint", {"mask": "center", "mask_size": size}, dom)
-    return size
-
-
-def _keep(text: str, dom) -> float:
-    keep = _number(text)
-    _operator_param("inpaint", {"mask": "random", "keep": keep}, dom)
-    return keep
-
-
-def _factor(text: str, dom) -> int:
-    factor = _whole(text)
-    _operator_param("superres", {"factor": factor}, dom)
-    return factor
+def _blur_size(text: str, dom) -> str:
+    _checked("blur", "size", _whole)(text, dom)
+    return text  # a text field
 
 
 PARSERS = {
     "op": lambda text, dom: _choice(text, list(OPERATORS)),
     "m": _m,
-    "mask": lambda text, dom: _choice(text, list(MASK_KEYS)),
-    "mask_size": _mask_size,
-    "keep": _keep,
-    "factor": _factor,
+    "mask": lambda text, dom: _choice(text, list(CHOICE_KEYS["mask"])),
+    "mask_size": _checked("inpaint", "mask_size", _whole, mask="center"),
+    "keep": _checked("inpaint", "keep", _number, mask="random"),
+    "factor": _checked("superres", "factor", _whole),
+    "accel": _checked("fourier", "accel", _number),
+    "center": _checked("fourier", "center", _number),
+    "lines": _checked("fourier", "lines", str),
+    "kernel": _checked("blur", "kernel", str),
+    "blur_size": _blur_size,
+    "sigma": _checked("blur", "sigma", _number, kernel="gaussian"),
+    "length": _checked("blur", "length", _number, kernel="motion"),
+    "angle": _checked("blur", "angle", _number, kernel="motion"),
     "noise": lambda text, dom: check_noise(_number(text)),
     "methods": _methods,
     "seed": lambda text, dom: _whole(text),
@@ -204,8 +207,11 @@ def attach(demo: gr.Blocks, fields: dict[str, gr.components.Component], box: gr.
 
     def show_link(data: dict, request: gr.Request):
         values = {name: data[component] for name, component in fields.items()}
-        note = " · an uploaded image is not part of a link" if values.get("upload") else ""
-        return gr.update(value=f"{page_url(request)}?{query(values)}", label=LABEL + note)
+        drawn = values.get("operator") == "inpaint" and values.get("mask") == "drawn"
+        left_out = [what for what, missing in (("an uploaded image", values.get("upload")), ("a drawn mask", drawn))
+                    if missing]
+        return gr.update(value=f"{page_url(request)}?{query(values)}",
+                         label=LABEL + "".join(f" · {what} is not part of a link" for what in left_out))
 
     def restore(request: gr.Request = None):
         params = dict(getattr(request, "query_params", None) or {})

@@ -1,5 +1,12 @@
-"""Inpainting: observe a subset of pixels (all channels of each kept pixel)."""
+"""Inpainting: observe a subset of pixels (all channels of each kept pixel).
+
+Masks: ``center`` (a centred square hidden), ``random`` (each pixel kept with probability ``keep``) or
+``drawn`` (``mask_image``: an array ``(H, W)`` or ``(H, W, C)`` in [0, 1], white = hidden, of any size;
+a pixel is hidden when at least half of its area is white after centre-cropping to a square).
+"""
+import numpy as np
 import torch
+from PIL import Image
 
 from ..errors import InputError
 from .base import LinearOperator
@@ -38,6 +45,22 @@ def center_mask(size: int, hidden: int) -> torch.Tensor:
     return mask
 
 
+def drawn_mask(picture, size: int) -> torch.Tensor:
+    """Keep-mask ``(size, size)`` from a painted picture (white = hidden): centre-crop to a square, area-resize,
+    hide a pixel when at least half of it is painted."""
+    arr = np.asarray(picture, dtype=np.float64)
+    if arr.ndim == 3:
+        arr = arr.mean(axis=2)
+    if arr.ndim != 2 or arr.size == 0 or not np.isfinite(arr).all():
+        raise InputError("a drawn mask must be a finite 2-D picture (white = hidden)")
+    h, w = arr.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = Image.fromarray(np.clip(arr[top:top + side, left:left + side], 0, 1).astype(np.float32), mode="F")
+    painted = np.asarray(square.resize((size, size), Image.BOX), dtype=np.float64)
+    return torch.from_numpy(painted < 0.5)
+
+
 def build(domain, params, generator, device):
     kind = params.get("mask") or "center"
     size = domain.size
@@ -56,6 +79,14 @@ def build(domain, params, generator, device):
         mask = torch.rand((size, size), generator=generator) < keep
         if not mask.any():
             raise InputError(f"keep fraction {keep} kept no pixel; use a larger --keep")
+    elif kind == "drawn":
+        if params.get("mask_image") is None:
+            raise InputError("the drawn mask is empty: paint the region to hide (or pass --mask-image PATH)")
+        mask = drawn_mask(params["mask_image"], size)
+        if mask.all():
+            raise InputError("the drawn mask hides no pixel: paint over at least half of a pixel to hide it")
+        if not mask.any():
+            raise InputError("the drawn mask hides every pixel: leave some of the image visible")
     else:
-        raise InputError(f"unknown mask {kind!r}; choose center or random")
+        raise InputError(f"unknown mask {kind!r}; choose center, random or drawn")
     return InpaintOperator(domain.shape, mask.to(device))

@@ -19,7 +19,7 @@ DEFAULT_ITERATIONS = 300
 LIPSCHITZ_MARGIN = 1.05
 # From a coarse sweep of ratio ∈ {0.002, 0.01, 0.02, 0.05, 0.1} at 300 iterations on sample photos and
 # digits (docs/RESULTS.md's sweeps choose λ per m on the validation split instead).
-DEFAULT_LAMBDA_RATIO = {"gaussian": 0.01, "inpaint": 0.002, "superres": 0.002}
+DEFAULT_LAMBDA_RATIO = {"gaussian": 0.01, "inpaint": 0.002, "superres": 0.002, "fourier": 0.002, "blur": 0.002}
 
 
 @dataclass
