@@ -31,6 +31,7 @@ from cs_core.problem import OPERATOR_STREAM, make_problem, stream
 from cs_core.session import Frame, run_methods
 from cs_core.solvers import METHODS, Options, methods_for
 
+from . import kiosk, links
 from .common import (DOMAIN_CHOICES, HIDDEN, MAX_FPS, PAPER_URL, Run, Runs, as_int, default_methods, display,
                      float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label)
 
@@ -337,6 +338,12 @@ def form_for(domain, m) -> tuple:
             gr.skip() if valid_m else DEFAULT_M[domain], get_domain(domain).size // 2)
 
 
+def form_defaults(domain) -> dict:
+    """The fields that follow the domain, at their defaults for it (what a link naming only the domain gets)."""
+    return {"asset": default_asset(domain), "upload": None, "m": DEFAULT_M[domain],
+            "mask_size": get_domain(domain).size // 2, "methods": default_methods(domain)}
+
+
 def on_domain_input(domain, asset, upload, m):
     """The visitor chose a domain: adapt the form, and pick a gallery image of that domain."""
     asset_update = gr.skip()
@@ -558,6 +565,7 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                     seed = gr.Number(0, precision=0, label="seed", elem_id="seed", min_width=120)
                 device_choice = gr.Radio(list(DEVICE_CHOICES), value="auto",
                                          label=f"device (auto = {describe_device(device)})", elem_id="device")
+            settings_link = links.link_box()
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
                 status = gr.Textbox(f"device {describe_device(device)} · ready", label="Status", lines=1,
@@ -602,12 +610,14 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
             gr.Markdown(EXPLANATION, elem_id="explanation")
 
     outputs = [status, truth, measurements, *recon, convergence, metrics]
-    run_event = run_btn.click(reconstruct, [*form, mask_editor, *imaging], outputs, api_name="reconstruct",
-                              concurrency_limit=concurrency(), show_progress="hidden")
+    run_event = run_btn.click(kiosk.preempting(reconstruct), [*form, mask_editor, *imaging], outputs,
+                              api_name="reconstruct", concurrency_limit=concurrency(), show_progress="hidden")
     run_event.then(compare_choices, None, [compare_method, compare_slider], **HIDDEN)
     export_btn.click(export, None, export_files, api_name="export")
     compare_method.input(compare, [compare_method], [compare_slider], **HIDDEN)
     stop_btn.click(RUNS.request_stop, None, [status], cancels=[run_event], api_name="stop")
+    if kiosk.enabled():
+        kiosk.attach(form, outputs, reconstruct, rows, labels, RUNS)
 
     domain.change(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     domain.input(on_domain_input, [domain, asset, upload, m], [methods, m, mask_size, asset], **HIDDEN)
@@ -625,7 +635,12 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
     mask.change(on_mask, [mask], [mask_size, keep, mask_editor], **HIDDEN)
     for trigger in (mask.change, asset.change, upload.change, domain.change):
         trigger(mask_canvas, [mask, asset, upload, domain], [mask_editor], **HIDDEN)
-    demo.load(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
+    fields = dict(asset=asset, upload=upload, domain=domain, operator=operator, m=m, mask=mask, mask_size=mask_size,
+                  keep=keep, factor=factor, noise=noise, methods=methods, iterations=iterations, restarts=restarts,
+                  lr=lr, lam=lam, csgm_lam=csgm_lam, seed=seed, accel=accel, center=center, lines=lines, kernel=kernel,
+                  blur_size=blur_size, sigma=sigma, length=length, angle=angle)
+    loaded = links.attach(demo, fields, settings_link, domain0, form_defaults)  # the form restored from the URL
+    loaded.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     if example_box is not None:  # loading an example restores every input's initial choices: narrow them again
         example_box.load_input_event.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
-    demo.load(preview, [asset, upload, domain], [truth], **HIDDEN)
+    loaded.then(preview, [asset, upload, domain], [truth], **HIDDEN)
