@@ -105,8 +105,10 @@ def _then(prior_name: str, phase2_steps: int):
     return lambda options: _csgm_iterations(prior_name)(options) + phase_two_steps(phase2_steps, options)
 
 
-# Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which)
-for _p in PRIORS.values():
+# Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which). For the
+# priors trained on images (the sketch-learned prior has its own tab and would only crowd the MNIST choices).
+RANGE_EXTENDED_PRIORS = ("vae", "dcgan")
+for _p in (PRIORS[name] for name in RANGE_EXTENDED_PRIORS):
     METHODS[f"sparse-gen-{_p.name}"] = Method(
         f"sparse-gen-{_p.name}", f"Sparse-Gen ({_p.name.upper()} + sparse ν)",
         "min_{z,ν} ‖y − A(G(z) + ν)‖² + λ‖z‖² + λ_ν‖Ψν‖₁, Ψ = Haar wavelet", (_p.domain,),
