@@ -63,12 +63,12 @@ def test_landscape_tab_streams_stops_and_finishes():
         assert page.evaluate("window.__heat.length") <= stopped_at + 1, "the heat map kept changing after Stop"
         assert "reached z*" in status and "step 1000/1000" not in status, status
 
-        set_slider(page, "ls-steps", "30")
+        set_slider(page, "ls-steps", "60")
         page.get_by_label("GD + negation check").check()
         page.click("#ls-run-btn")
         page.wait_for_function(ends_with("done"), timeout=120_000)
         status = page.input_value(STATUS)
-        assert status.startswith("32 of 32 reached z*") and "step 30/30" in status, status
+        assert status.startswith("32 of 32 reached z*") and "step 60/60" in status, status
         page.wait_for_selector("#ls-ends img")
         shot = ARTIFACTS / "app-landscape.png"
         page.locator("#landscape-tab").screenshot(path=str(shot))

@@ -59,7 +59,7 @@ def endpoint_figure(cosine: np.ndarray, norm_ratio: np.ndarray, reached: np.ndar
     ax.scatter(cosine[~reached], norm_ratio[~reached], s=30, color=STUCK_COLOR, edgecolor="black", lw=0.4,
                label=f"elsewhere ({int((~reached).sum())})", zorder=3)
     top = max(1.3, float(np.nanmax(norm_ratio)) * 1.05 if len(norm_ratio) else 1.3)
-    ax.set(xlim=(-1.12, 1.12), ylim=(0, top), xlabel="cos ∠(z, z*)", ylabel="‖z‖ / ‖z*‖")
+    ax.set(xlim=(-1.12, 1.12), ylim=(0, top), xlabel="cos ∠(z, z*)", ylabel="‖z‖ / ‖z*‖", title="where the starts ended")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper center", fontsize=9)
     return fig
