@@ -27,12 +27,16 @@ After Bora, Jalal, Price & Dimakis, *Compressed Sensing using Generative Models*
 """
 
 
-def build_demo() -> gr.Blocks:
-    """The app's Blocks: priors are loaded here, once, then every tab is built. The warm-up runs beside the
-    start-up (a thread), so the first page is served without waiting for it."""
+def build_demo(background_warm_up: bool = False) -> gr.Blocks:
+    """The app's Blocks: priors are loaded and warmed up here, once, then every tab is built. With
+    ``background_warm_up`` (the server's start) the warm-up runs in a thread beside the start-up, so the
+    first page is served without waiting for it; tests keep it first, so their timings start from a quiet server."""
     device = resolve_device("auto")
     missing = common.load_priors(device)
-    threading.Thread(target=common.warm_up, args=(device,), name="warm-up", daemon=True).start()
+    if background_warm_up:
+        threading.Thread(target=common.warm_up, args=(device,), name="warm-up", daemon=True).start()
+    else:
+        common.warm_up(device)
     with gr.Blocks(title="Compressed sensing with generative models", delete_cache=(600, 3600),
                    fill_width=True) as demo:
         gr.Markdown(INTRO, elem_id="title")
@@ -56,7 +60,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     mode also the kiosk's large type and its idle-detection script."""
     kwargs.setdefault("max_file_size", MAX_FILE_BYTES)  # uploads above it are refused by Gradio itself
     if kiosk.enabled():
-        kwargs.update(css=common.CSS + kiosk.CSS, js=kiosk.js())
+        kwargs.update(css=common.CSS + kiosk.CSS, js=kiosk.js(reconstruct.TITLE))
     kwargs.setdefault("css", common.CSS)
     return demo.launch(server_name=host, server_port=port, share=share, theme=common.THEME, **kwargs)
 
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["CSGM_DEMO_CONCURRENCY"] = str(args.concurrency)
     if args.max_seconds is not None:
         os.environ["CSGM_DEMO_MAX_SECONDS"] = str(args.max_seconds)
-    launch(build_demo(), args.host, args.port, args.share)
+    launch(build_demo(background_warm_up=True), args.host, args.port, args.share)
 
 
 if __name__ == "__main__":

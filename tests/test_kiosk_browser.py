@@ -104,17 +104,18 @@ def test_kiosk_autoplay_starts_by_itself_stops_on_a_click_and_gives_way_to_visit
         page.wait_for_function(f"{STATUS_JS}.startsWith('autoplay · Face · m = 500') && "
                                f"{STATUS_JS}.endsWith('running')", timeout=30_000)
 
-        # a click hands the page to the visitor: autoplay stops and stays off while they are there
-        page.locator("#title").click()
+        # a click (here on another tab) hands the page to the visitor: autoplay stops and stays off while they are there
+        page.get_by_role("tab", name="Measurements vs error").click()
         page.wait_for_function(status_ends_with("stopped"), timeout=10_000)
         assert not page.locator("#kiosk-banner").is_visible()
         stopped = page.input_value(STATUS)
         time.sleep(1.0)
         assert page.input_value(STATUS) == stopped
 
-        # untouched again for the idle time: autoplay resumes with the next example
+        # untouched again for the idle time: autoplay resumes with the next example, on the Reconstruct tab
         page.wait_for_function(f"{STATUS_JS}.startsWith('autoplay · Face · 32×32') && "
                                f"{STATUS_JS}.endsWith('running')", timeout=30_000)
+        assert page.locator("#status").is_visible()
         # a visitor's run (here through the API) pre-empts it
         visitor = Client(url, verbose=False).submit(
             asset="digit-test-0254", upload=None, domain="mnist", operator="gaussian", m=50, mask="center",

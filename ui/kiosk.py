@@ -44,6 +44,11 @@ JS = """() => {
   document.body.classList.add('csgm-kiosk');
   const press = (selector) => { const b = document.querySelector(selector); if (b) b.click(); return !!b; };
   const show = (on) => document.body.classList.toggle('csgm-autoplay', on);
+  const home = () => {  // autoplay plays on the Reconstruct tab, from the top of the page
+    const tab = [...document.querySelectorAll('button[role=tab]')].find(b => b.textContent.trim() === %(tab)s);
+    if (tab && tab.getAttribute('aria-selected') !== 'true') tab.click();
+    window.scrollTo({top: 0});
+  };
   kiosk.finished = () => { if (kiosk.playing) { kiosk.playing = false; kiosk.ended = performance.now(); } };
   const touch = (event) => {
     if (!event.isTrusted) return;
@@ -56,7 +61,8 @@ JS = """() => {
   setInterval(() => {
     const now = performance.now();
     if (!kiosk.playing && now - kiosk.lastTouch >= IDLE_MS && now - kiosk.ended >= PAUSE_MS
-        && press('#autoplay-btn')) {
+        && document.querySelector('#autoplay-btn')) {
+      home(); press('#autoplay-btn');
       kiosk.playing = true; kiosk.started += 1; show(true);
     }
   }, 250);
@@ -73,9 +79,11 @@ def idle_seconds() -> float:
     return float(os.environ.get("CSGM_DEMO_IDLE_SECONDS", "60"))
 
 
-def js() -> str:
+def js(tab: str) -> str:
+    """The page's script, for autoplay on the tab titled ``tab``."""
     idle = idle_seconds()
-    return JS % {"idle_ms": json.dumps(idle * 1000), "pause_ms": json.dumps(min(PAUSE_SECONDS, idle) * 1000)}
+    return JS % {"idle_ms": json.dumps(idle * 1000), "pause_ms": json.dumps(min(PAUSE_SECONDS, idle) * 1000),
+                 "tab": json.dumps(tab)}
 
 
 class Visitors:
@@ -107,23 +115,23 @@ def preempting(run):
     return visitor_run
 
 
-def attach(form: list, outputs: list, run, rows: list[list], labels: list[str], runs: Runs):
-    """Autoplay for the tab whose ``run(*form_values, request=...)`` streams ``outputs`` (``outputs[0]`` the
-    status) and whose examples are ``rows`` (values of ``form``) with their ``labels``. No examples, no autoplay."""
+def attach(inputs: list, outputs: list, run, rows: list[list], labels: list[str], runs: Runs):
+    """Autoplay for the tab whose ``run(*row, request=...)`` streams ``outputs`` (``outputs[0]`` the
+    status) and whose examples are ``rows`` (values of ``inputs``) with their ``labels``. No examples, no autoplay."""
     if not rows:
         return
     gr.Markdown(BANNER, elem_id="kiosk-banner")
     play_btn = gr.Button("autoplay", visible="hidden", elem_id="autoplay-btn")
     stop_btn = gr.Button("stop autoplay", visible="hidden", elem_id="autoplay-stop-btn")
     index = gr.State(0)
-    keep_form, keep_rest = [gr.skip()] * len(form), [gr.skip()] * (len(outputs) - 1)
+    keep_inputs, keep_rest = [gr.skip()] * len(inputs), [gr.skip()] * (len(outputs) - 1)
 
     def autoplay(i: int, request: gr.Request = None):
         """The next example, filled in and run to the end (or until a visitor's run pre-empts it)."""
         i %= len(rows)
         prefix = f"autoplay · {labels[i]}"
         if VISITORS.active:
-            yield (*keep_form, f"{prefix} · waits: a visitor's run has the device", *keep_rest, i)
+            yield (*keep_inputs, f"{prefix} · waits: a visitor's run has the device", *keep_rest, i)
             return
         stream = run(*rows[i], request=request)
         try:
@@ -132,15 +140,15 @@ def attach(form: list, outputs: list, run, rows: list[list], labels: list[str], 
                 preempted = VISITORS.active and isinstance(status, str) and status.endswith(" · running")
                 if preempted:
                     status = status.removesuffix("running") + "a visitor's run has the device · stopped"
-                yield (*keep_form, f"{prefix} · {status}" if isinstance(status, str) else status, *rest, i + 1)
+                yield (*keep_inputs, f"{prefix} · {status}" if isinstance(status, str) else status, *rest, i + 1)
                 if preempted:
                     return
         except gr.Error as exc:  # e.g. a prior that could not be loaded: say so, and go on with the next example
-            yield (*keep_form, f"{prefix} · {exc.message} · skipped", *keep_rest, i + 1)
+            yield (*keep_inputs, f"{prefix} · {exc.message} · skipped", *keep_rest, i + 1)
         finally:
             stream.close()
 
-    play = play_btn.click(autoplay, [index], [*form, *outputs, index], concurrency_id="autoplay",
+    play = play_btn.click(autoplay, [index], [*inputs, *outputs, index], concurrency_id="autoplay",
                           concurrency_limit=1, **HIDDEN)
     play.then(None, None, None, js="() => window.csgmKiosk && window.csgmKiosk.finished()")
     stop_btn.click(runs.request_stop, None, [outputs[0]], cancels=[play], **HIDDEN)

@@ -616,8 +616,10 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
     export_btn.click(export, None, export_files, api_name="export")
     compare_method.input(compare, [compare_method], [compare_slider], **HIDDEN)
     stop_btn.click(RUNS.request_stop, None, [status], cancels=[run_event], api_name="stop")
-    if kiosk.enabled():
-        kiosk.attach(form, outputs, reconstruct, rows, labels, RUNS)
+    if kiosk.enabled():  # autoplay: an example's row holds the form's values, then the imaging controls'
+        def run_example(*row, request: gr.Request = None):
+            return reconstruct(*row[:len(form)], None, *row[len(form):], request=request)
+        kiosk.attach([*form, *imaging], outputs, run_example, rows, labels, RUNS)
 
     domain.change(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     domain.input(on_domain_input, [domain, asset, upload, m], [methods, m, mask_size, asset], **HIDDEN)
