@@ -39,6 +39,7 @@ def set_slider(page, elem_id: str, value: str):
     field = page.locator(f"#{elem_id} input[type=number]")
     field.fill(value)
     field.press("Enter")
+    page.wait_for_function(f"document.querySelector('#{elem_id} input[type=range]').value === '{value}'")
 
 
 def test_landscape_tab_streams_stops_and_finishes():
