@@ -15,7 +15,7 @@ import torch
 from ..bases import BASES
 from ..domains import get_domain
 from ..errors import InputError
-from ..experiments import BATCH, FIELDS, read_rows, summarise, sweep
+from ..experiments import BATCH, FIELDS, read_rows, row_key, summarise, sweep
 from ..priors import PRIORS
 from ..problem import make_problem
 from ..session import run_to_end
@@ -241,10 +241,19 @@ def run(methods: list[str], ms: list[int], inrange: int, noise: float, seed: int
     return rows
 
 
+def results(out: Path) -> list[dict]:
+    """The rows of ``<out>/results.csv``, one per (source, method, m, image): runs of different m side by side
+    may both have written a (deterministic, identical) row."""
+    unique = {}
+    for r in read_rows(Path(out) / "results.csv"):
+        unique.setdefault(row_key(r["domain"], r["source"], r["method"], r["m"], r["image"], r["noise"], r["seed"]), r)
+    return list(unique.values())
+
+
 def summary_tables(out: Path) -> str:
     """Markdown: mean MSE per (source, method, m) with the ratios the goal is stated in, validation's choices,
     and the oracle's floor."""
-    rows = read_rows(Path(out) / "results.csv")
+    rows = results(out)
     means: dict = {}
     for r in rows:
         means.setdefault((r["source"], r["method"], int(r["m"])), []).append(float(r["mse"]))
@@ -289,7 +298,7 @@ def figure(out: Path) -> Path:
     import matplotlib.pyplot as plt
     from ..palette import method_color
     out = Path(out)
-    summary = summarise(read_rows(out / "results.csv"))
+    summary = summarise(results(out))
     oracle = read_rows(out / "oracle.csv")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), dpi=120)
     for ax, source in zip(axes, ("real", "inrange")):

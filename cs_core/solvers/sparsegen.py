@@ -23,10 +23,11 @@ from .warmstart import csgm_phase, csgm_settings, phase_two_steps
 
 @dataclass
 class SparseGenSettings:
-    steps: int = 200                      # phase-2 iterations
-    lr: float = 0.01                      # Adam on z in phase 2 (z is already near a minimum)
-    lam_z: float = 0.001                  # λ_z (the prior's CSGM λ)
-    nu_ratio: float | torch.Tensor = 0.1  # λ_ν / λ_max, or one ratio per image (B,)
+    # steps and ratio: validation's choice for the faces at m = 2500, σ = 0.01 (docs/RESULTS.md)
+    steps: int = 150                       # phase-2 iterations
+    lr: float = 0.01                       # Adam on z in phase 2 (z is already near a minimum)
+    lam_z: float = 0.001                   # λ_z (the prior's CSGM λ)
+    nu_ratio: float | torch.Tensor = 0.03  # λ_ν / λ_max, or one ratio per image (B,)
 
 
 def sparse_gen(problem: Problem, generator: torch.nn.Module, z0: torch.Tensor, basis: Basis,
