@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from .assets import load_truth
+from .beyond import cli as beyond_cli
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
@@ -94,6 +95,8 @@ def build_parser() -> Parser:
     bench.add_argument("--quick", action="store_true", help="few steps and repeats (a smoke run)")
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     bench.add_argument("--json", action="store_true")
+
+    beyond_cli.add_parser(commands)
 
     sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
     sample.add_argument("--domain", required=True, choices=list(DOMAINS))
@@ -222,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
-                    "landscape": landscape_cli.run, "sketch": sketch_cli.run}
+                    "landscape": landscape_cli.run, "sketch": sketch_cli.run, "beyond": beyond_cli.command}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -103,13 +103,18 @@ def test_gradient_is_the_formula_lambda_transpose_a_transpose_residual():
         assert torch.allclose(grad[t, 0], formula, atol=1e-10)
 
 
-def test_grid_equals_point_evaluation(device):
-    risk, _ = random_risk(2, [20, 100], 40, 0.01, 1, device)
-    axis, values = grid_k2(risk, 2.0, 31)
-    assert values.shape == (31, 31) and axis[0] == -2 and axis[-1] == 2
-    for row, col in [(0, 0), (5, 17), (30, 3), (15, 15)]:
+@pytest.mark.parametrize("widths", [[20, 100], [10, 30, 200]])
+def test_grid_equals_point_evaluation(device, widths):
+    """The heat map (a quadratic per linear cone of G) equals f evaluated point by point, everywhere."""
+    risk, _ = random_risk(2, widths, 40, 0.01, 1, device)
+    axis, values = grid_k2(risk, 2.0, 61)
+    assert values.shape == (61, 61) and axis[0] == -2 and axis[-1] == 2
+    z2, z1 = torch.meshgrid(axis, axis, indexing="ij")
+    direct = evaluate(risk, torch.stack([z1.flatten(), z2.flatten()], dim=1).to(device)).reshape(61, 61).cpu()
+    assert torch.allclose(values, direct, rtol=1e-4, atol=1e-6)
+    for row, col in [(0, 0), (5, 17), (60, 3), (30, 30)]:
         z = torch.tensor([[[axis[col], axis[row]]]], device=device)
-        assert values[row, col] == pytest.approx(risk(z)[0, 0].item(), rel=1e-5)
+        assert values[row, col] == pytest.approx(risk(z)[0, 0].item(), rel=1e-4, abs=1e-6)
 
 
 def test_heat_map_needs_k_2():

@@ -165,7 +165,7 @@ def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
         reached = risk.reached(snap.z.to(device))[0].cpu().numpy()
         state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
         fig = landscape_figure(axis, values, (1, 0), (-1, 0), np.stack(paths), reached,
-                               f"{prior_name.upper()}: f on the plane through z*, −z*, 0",
+                               f"{prior_name.upper()}: log f on the plane through z*, −z*, 0",
                                "along z* (units of ‖z*‖)", "random orthogonal direction", spurious_label="−z*")
         yield (f"{prior_name.upper()} · m = {m} · {restarts} CSGM restarts, step {snap.iteration}/{steps} · "
                f"{int(reached.sum())} reached z* · {state}"), fig
@@ -194,8 +194,8 @@ def build(demo: gr.Blocks) -> None:
             status = gr.Textbox("ready", label="Status", lines=1, max_lines=2, interactive=False,
                                 elem_id="ls-status")
             with gr.Row(equal_height=False):
-                heat = gr.Plot(label="log f and the paths of all starts", elem_id="ls-heat", scale=3)
-                ends = gr.Plot(label="where the starts ended", elem_id="ls-ends", scale=2)
+                heat = gr.Plot(label="heat map", show_label=False, elem_id="ls-heat", scale=3)
+                ends = gr.Plot(label="end points", show_label=False, elem_id="ls-ends", scale=2)
     with gr.Accordion("Phase transition: success rate vs m (plain GD vs GD + negation)", open=True):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
@@ -226,7 +226,7 @@ def build(demo: gr.Blocks) -> None:
             with gr.Column(scale=3):
                 slice_status = gr.Textbox("ready", label="Status", lines=1, interactive=False,
                                           elem_id="ls-slice-status")
-                slice_plot = gr.Plot(label="trained prior: log f on a plane", elem_id="ls-slice")
+                slice_plot = gr.Plot(label="trained prior", show_label=False, elem_id="ls-slice")
 
     run_btn.click(run_descent, [preset, m, noise, starts, method, steps, seed], [status, heat, ends],
                   api_name="landscape", concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")

@@ -174,7 +174,7 @@ def build(demo: gr.Blocks) -> None:
                 data_img = gr.Image(None, label="held-out data", interactive=False, elem_id="sketch-data")
                 density_img = gr.Image(None, label="density the sketch encodes", interactive=False,
                                        elem_id="sketch-density")
-                samples_img = gr.Image(None, label="generator samples (blue) over the data", interactive=False,
+                samples_img = gr.Image(None, label="generator (blue) over the data", interactive=False,
                                        elem_id="sketch-samples")
             loss_plot = gr.LinePlot(None, x=LOSS_X, y=LOSS_Y, title="sketch loss ‖z − ẑ_θ‖²", height=220,
                                     elem_id="sketch-loss")

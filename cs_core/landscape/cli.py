@@ -35,8 +35,8 @@ def _ints(text: str, what: str) -> list[int]:
     return values
 
 
-def _net_arguments(p, m_help: str):
-    p.add_argument("--k", type=int, default=2, help="latent dimension (default 2)")
+def _net_arguments(p, m_help: str, k_type=int):
+    p.add_argument("--k", type=k_type, default=2, help="latent dimension (default 2)")
     p.add_argument("--widths", default="50,500", help="layer widths n_1,...,n_d (default 50,500)")
     p.add_argument("--m", default="200", help=m_help)
     p.add_argument("--noise", type=float, default=0.0, help="σ of Gaussian noise on each measurement (‖G(z*)‖ = 1)")
@@ -62,7 +62,8 @@ def add_parser(commands):
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("phase", help="success rate vs m for plain GD and the negation scheme")
-    _net_arguments(p, "comma-separated m values, e.g. 5,10,20,40")
+    _net_arguments(p, "comma-separated m values, e.g. 5,10,20,40", k_type=str)
+    p.add_argument("--m-per-k", help="instead of --m: comma-separated ratios m/k, e.g. 1,2,4,8 (for the m ∝ k scaling)")
     p.add_argument("--trials", type=int, default=20, help="independent problems per m (default 20)")
     p.add_argument("--out", help="also write the plot to this PNG")
     p.add_argument("--json", action="store_true")
@@ -152,27 +153,34 @@ def _descend(args) -> int:
 
 
 def _phase(args) -> int:
-    ms = _ints(args.m, "--m")
+    """One phase transition per k (``--k`` may be a list, e.g. 5,10,20, to see m ∝ k)."""
+    ks = _ints(str(args.k), "--k")
     widths = _ints(args.widths, "--widths")
-    for line in check_widths(args.k, widths):
-        print(f"warning: {line}", file=sys.stderr)
+    ratios = _ints(args.m_per_k, "--m-per-k") if args.m_per_k else None
+    for k in ks:
+        for line in check_widths(k, widths):
+            print(f"warning: {line}", file=sys.stderr)
     device = resolve_device(args.device)
     rows = []
-    points = phase_transition(args.k, widths, ms, args.trials, args.steps, args.seed, device, args.noise, args.lr)
-    for point in tqdm(points, total=len(ms), desc="phase transition", unit="m", disable=None, file=sys.stderr):
-        rows.append({"k": args.k, "m": point.m, "success": point.success, "seconds": point.seconds})
+    for k in ks:
+        ms = [r * k for r in ratios] if ratios else _ints(args.m, "--m")
+        points = phase_transition(k, widths, ms, args.trials, args.steps, args.seed, device, args.noise, args.lr)
+        for point in tqdm(points, total=len(ms), desc=f"phase transition k = {k}", unit="m", disable=None,
+                          file=sys.stderr):
+            rows.append({"k": k, "m": point.m, "success": point.success, "seconds": point.seconds})
     if args.out:
-        fig = phase_figure(rows, f"k = {args.k}, widths {widths}, {args.trials} trials per m")
+        k_text = f"k = {ks[0]}" if len(ks) == 1 else f"k = {', '.join(map(str, ks))}"
+        fig = phase_figure(rows, f"{k_text}, widths {widths}, {args.trials} trials per point", per_k=len(ks) > 1)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.out)
-    report = {"k": args.k, "widths": widths, "trials": args.trials, "steps": args.steps, "seed": args.seed,
-              "noise": args.noise, "device": describe_device(device), "results": rows}
+    report = {"k": ks[0] if len(ks) == 1 else ks, "widths": widths, "trials": args.trials, "steps": args.steps,
+              "seed": args.seed, "noise": args.noise, "device": describe_device(device), "results": rows}
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"{'m':>6} {'plain GD':>9} {'negation':>9}")
+        print(f"{'k':>4} {'m':>6} {'plain GD':>9} {'negation':>9}")
         for r in rows:
-            print(f"{r['m']:>6} {r['success']['gd']:>9.2f} {r['success']['negation']:>9.2f}")
+            print(f"{r['k']:>4} {r['m']:>6} {r['success']['gd']:>9.2f} {r['success']['negation']:>9.2f}")
     return 0
 
 

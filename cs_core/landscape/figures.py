@@ -51,14 +51,15 @@ def endpoint_figure(cosine: np.ndarray, norm_ratio: np.ndarray, reached: np.ndar
     """Where the starts ended: cosine with z* against ‖z‖/‖z*‖; theory marks (1, 1) and (−1, ρ_d)."""
     fig = Figure(figsize=(size, size * 0.9), dpi=100, layout="constrained")
     ax = fig.add_subplot()
+    ax.plot([1], [1], marker="*", ms=22, color="white", mec="black", ls="none", zorder=1)
+    ax.plot([-1], [rho], marker="X", ms=16, color="white", mec="black", ls="none", zorder=1,
+            label=f"theory: (−1, ρ_d = {rho:.3f})")
     ax.scatter(cosine[reached], norm_ratio[reached], s=30, color=REACHED_COLOR, edgecolor="black", lw=0.4,
-               label=f"reached z* ({int(reached.sum())})")
+               label=f"reached z* ({int(reached.sum())})", zorder=3)
     ax.scatter(cosine[~reached], norm_ratio[~reached], s=30, color=STUCK_COLOR, edgecolor="black", lw=0.4,
-               label=f"elsewhere ({int((~reached).sum())})")
-    ax.plot([1], [1], marker="*", ms=16, color="white", mec="black", ls="none")
-    ax.plot([-1], [rho], marker="X", ms=12, color="white", mec="black", ls="none", label=f"theory: (−1, ρ_d = {rho:.3f})")
+               label=f"elsewhere ({int((~reached).sum())})", zorder=3)
     top = max(1.3, float(np.nanmax(norm_ratio)) * 1.05 if len(norm_ratio) else 1.3)
-    ax.set(xlim=(-1.08, 1.08), ylim=(0, top), xlabel="cos ∠(z, z*)", ylabel="‖z‖ / ‖z*‖", title="where the starts ended")
+    ax.set(xlim=(-1.12, 1.12), ylim=(0, top), xlabel="cos ∠(z, z*)", ylabel="‖z‖ / ‖z*‖", title="where the starts ended")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper center", fontsize=9)
     return fig

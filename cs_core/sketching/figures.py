@@ -4,7 +4,7 @@
 - ``sizes.png``: the spiral learnt from sketches of increasing size m (too few frequencies: blobs);
 - ``mnist.png``: samples of the MNIST priors ``sketch`` and ``vae`` side by side (when their checkpoints exist),
   and their energy distances to the validation digits (``figures.json``).
-Every fit here is a short one (``FIGURE_SETTINGS``); the numbers in the docs come from the CLI.
+toys.png uses the defaults of ``sketch fit`` (``FitSettings()``, N = 100,000, m = 1000); sizes.png shorter fits.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from .frequencies import draw_frequencies, estimate_sigma
 from .sketch import iter_chunks, sketch_density, sketch_stream
 from .toys import TOYS, toy_split
 
-FIGURE_N, FIGURE_M, FIGURE_SIZES = 20_000, 1000, (10, 30, 100, 1000)
-FIGURE_SETTINGS = FitSettings(steps=1000, batch=500, lr=3e-3)
+TOY_N, TOY_M = 100_000, 1000                  # toys.png: the settings of `sketch fit`'s defaults
+SIZES_N, SIZES = 20_000, (10, 30, 100, 1000)   # sizes.png: shorter fits, one per sketch size
+SIZES_SETTINGS = FitSettings(steps=1000, batch=500)
 GRID = 120
 
 
@@ -53,10 +54,11 @@ def make_figures(out: Path) -> dict:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    numbers = {"settings": {"n": FIGURE_N, "m": FIGURE_M, "law": "gaussian", **FIGURE_SETTINGS.__dict__}}
+    numbers = {"toys_settings": {"n": TOY_N, "m": TOY_M, "law": "gaussian", **FitSettings().__dict__},
+               "sizes_settings": {"n": SIZES_N, "law": "gaussian", **SIZES_SETTINGS.__dict__}}
     fig, axes = plt.subplots(3, 3, figsize=(9, 9))
     for row, name in zip(axes, TOYS):
-        r = learn_toy(name, FIGURE_N, FIGURE_M, "gaussian", FIGURE_SETTINGS)
+        r = learn_toy(name, TOY_N, TOY_M, "gaussian", FitSettings())
         row[0].scatter(*r["heldout"].T, s=1, c="k"), row[0].set_ylabel(name)
         row[1].imshow(density_image(r), extent=(-1, 1, -1, 1), cmap="magma")
         row[2].scatter(*r["final"].samples.T, s=1, c="tab:blue")
@@ -64,15 +66,15 @@ def make_figures(out: Path) -> dict:
             _square(ax)
         numbers[name] = {"trained": r["final"].distance, "untrained": r["first"].distance, "gaussian": r["gaussian"],
                          "train_seconds": r["final"].seconds}
-    for ax, title in zip(axes[0], ("held-out data", f"density the sketch encodes (m = {FIGURE_M})",
+    for ax, title in zip(axes[0], ("held-out data", f"density the sketch encodes (m = {TOY_M})",
                                    "generator trained on the sketch")):
         ax.set_title(title, fontsize=10)
     fig.tight_layout(), fig.savefig(out / "toys.png", dpi=90), plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(FIGURE_SIZES), figsize=(3 * len(FIGURE_SIZES), 3.2))
+    fig, axes = plt.subplots(1, len(SIZES), figsize=(3 * len(SIZES), 3.2))
     numbers["spiral_sizes"] = {}
-    for ax, m in zip(axes, FIGURE_SIZES):
-        r = learn_toy("spiral", FIGURE_N, m, "gaussian", FIGURE_SETTINGS)
+    for ax, m in zip(axes, SIZES):
+        r = learn_toy("spiral", SIZES_N, m, "gaussian", SIZES_SETTINGS)
         ax.scatter(*r["heldout"].T, s=1, c="0.8"), ax.scatter(*r["final"].samples.T, s=1, c="tab:blue")
         ax.set_title(f"m = {m}: distance {r['final'].distance:.4f}", fontsize=10), _square(ax)
         numbers["spiral_sizes"][m] = r["final"].distance

@@ -85,9 +85,9 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
                should_stop: Callable[[], bool] = lambda: False) -> Iterator[FitSnapshot]:
     """Train ``model`` in place on ``sketch``; a snapshot at step 0, every ``every`` steps, and a final one.
 
-    ``embed`` maps the model's output to the sketched space (default: flatten); ``heldout`` (k, …) lives in the
-    model's output space, where the distance is measured; latents come from
-    ``generator`` (CPU) and move to Ω's device; ``should_stop`` ends the run early (a final snapshot still comes).
+    ``embed`` maps the model's output to the sketched space (default: flatten); ``heldout`` (k, …) lives in
+    the model's output space, where the distance is measured; latents come from ``generator`` (CPU) and
+    move to Ω's device; ``should_stop`` ends the run early (a final snapshot still comes).
     """
     settings = check_settings(settings)
     device = omega.device
@@ -110,7 +110,6 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
     with torch.no_grad():
         first = float(sketch_loss(target, embed(model(eval_z[:settings.batch])), omega32))
     yield snapshot(0, first, False)
-    step = 0
     for step in range(1, settings.steps + 1):
         start = time.perf_counter()
         z = torch.randn(settings.batch, latent_dim, generator=generator).to(device)
@@ -125,4 +124,4 @@ def fit_sketch(sketch: Sketch, omega: torch.Tensor, model: nn.Module, latent_dim
             break
         if every and step % every == 0:
             yield snapshot(step, losses[-1], False)
-    yield snapshot(step, losses[-1] if losses else first, True)
+    yield snapshot(step, losses[-1], True)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ..problem import SOLVER_STREAM, Problem, stream
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
 
-DEFAULT_ITERATIONS = 500
+DEFAULT_ITERATIONS = 1000
 DEFAULT_LR = 0.01
 DEFAULT_WIDTH = 32
 UPSAMPLINGS = 5
