@@ -53,4 +53,10 @@ def test_sketch_tab_sketches_trains_live_and_stops():
         assert page.input_value("#sketch-status textarea").startswith("step 100/100")
         page.wait_for_selector("#sketch-loss svg")
         page.screenshot(path=str(ARTIFACTS / "app-sketch.png"), full_page=True)
+
+        href = page.get_attribute("#sketch-mnist-caption a", "href")  # into the Reconstruct tab, prior selected
+        assert href.startswith("?") and "csgm-sketch" in href, href
+        page.goto(url.rstrip("/") + "/" + href)
+        page.wait_for_function("[...document.querySelectorAll('label')].some(l => l.innerText.trim() === "
+                               "'CSGM (SKETCH)' && l.querySelector('input:checked'))")
         browser.close()

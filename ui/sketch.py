@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import gradio as gr
 import numpy as np
@@ -34,6 +35,9 @@ FRAME_EVERY = 25                      # training steps between frames
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_DIR = "docs/sketching"
 LOSS_X, LOSS_Y = "step", "loss"
+# opens the Reconstruct tab with the sketch prior selected beside the VAE and Lasso (ui/links.py reads it)
+RECONSTRUCT_LINK = "?" + urlencode({"domain": "mnist", "op": "gaussian", "m": 100,
+                                    "methods": "lasso-dct,csgm-vae,csgm-sketch"})
 _STOPS: dict[str, threading.Event] = {}
 INTRO = """Compressive learning (Schellekens & Jacques, [arXiv:2002.05095](https://arxiv.org/abs/2002.05095)):
 the whole dataset is read **once** into a sketch z = mean of [cos ωⱼᵀx, sin ωⱼᵀx] at m random frequencies,
@@ -137,8 +141,8 @@ def mnist_caption() -> str:
     meta = json.loads(METADATA.read_text())
     return (f"**MNIST from a sketch**: the prior `sketch` was trained on a sketch of {meta['sketch']['floats']:,} "
             f"numbers ({meta['sketch']['bytes']:,} bytes) summarising the 4,000 train digits "
-            f"({meta['data_bytes_float32']:,} bytes); choose **CSGM (SKETCH)** in the Reconstruct tab to "
-            "reconstruct with it.")
+            f"({meta['data_bytes_float32']:,} bytes). [Reconstruct a held-out digit with it, beside the VAE and "
+            f"Lasso (m = 100)]({RECONSTRUCT_LINK}) — it is **CSGM (SKETCH)** in the Reconstruct tab.")
 
 
 def mnist_samples() -> np.ndarray | None:
@@ -182,7 +186,7 @@ def build(demo: gr.Blocks) -> None:
                 "too few frequencies give blobs, enough give the shape.")
     gr.Image(_figure("sizes.png"), label="trained results for m = 10, 30, 100, 1000", interactive=False,
              elem_id="sketch-sizes-row")
-    gr.Markdown(mnist_caption())
+    gr.Markdown(mnist_caption(), elem_id="sketch-mnist-caption")
     gr.Image(mnist_samples(), label="samples G(z) of the sketch-learnt MNIST prior", interactive=False,
              elem_id="sketch-mnist", height=260)
 
