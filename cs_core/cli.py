@@ -10,15 +10,18 @@ from pathlib import Path
 import torch
 
 from .assets import load_truth
+from .beyond import cli as beyond_cli
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
 from .export import RunRecord, write_csv, write_gif, write_png
 from .images import load_image_array, save_png
+from .landscape import cli as landscape_cli
 from .operators import OPERATORS
 from .operators import cli as operator_cli
 from .problem import make_problem
 from .session import run_methods, run_to_end
+from .sketching import cli as sketch_cli
 from .solvers import METHODS, Options
 
 EXIT_INPUT_ERROR = 2
@@ -93,11 +96,15 @@ def build_parser() -> Parser:
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     bench.add_argument("--json", action="store_true")
 
+    beyond_cli.add_parser(commands)
+
     sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
     sample.add_argument("--domain", required=True, choices=list(DOMAINS))
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sample.add_argument("--out", required=True, help="output PNG path")
+    landscape_cli.add_parser(commands)
+    sketch_cli.add_parser(commands)
     return parser
 
 
@@ -217,7 +224,8 @@ def bench(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample}
+        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
+                    "landscape": landscape_cli.run, "sketch": sketch_cli.run, "beyond": beyond_cli.command}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

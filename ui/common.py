@@ -126,8 +126,8 @@ def load_priors(device: torch.device) -> dict[str, str]:
 
 
 def usable_methods(domain: str) -> list[str]:
-    """The domain's methods, less CSGM with a prior that could not be loaded."""
-    return [n for n in methods_for(domain) if n.removeprefix("csgm-") not in MISSING_PRIORS]
+    """The domain's methods, less those built on a prior that could not be loaded (``<method>-<prior>``)."""
+    return [n for n in methods_for(domain) if n.rsplit("-", 1)[-1] not in MISSING_PRIORS]
 
 
 def default_methods(domain: str) -> list[str]:

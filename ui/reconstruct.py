@@ -31,6 +31,7 @@ from cs_core.problem import OPERATOR_STREAM, make_problem, stream
 from cs_core.session import Frame, run_methods
 from cs_core.solvers import METHODS, Options, methods_for
 
+from . import kiosk, links
 from .common import (DOMAIN_CHOICES, HIDDEN, MAX_FPS, PAPER_URL, Run, Runs, as_int, default_methods, display,
                      float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label)
 
@@ -92,6 +93,8 @@ def _status(device: str, frame: Frame, options: Options, methods: list[str], ela
         snap = frame.latest.get(name)
         done = snap.iteration if snap else 0
         parts.append(f"{method_label(name)} {done}/{METHODS[name].iterations(options)}")
+        if snap is not None and snap.extra.get("stage") and not snap.final:
+            parts.append(f"{method_label(name)}: {snap.extra['stage']}")
         if snap is not None and snap.message:
             parts.append(f"{method_label(name)}: {snap.message}")
     parts.append(f"{elapsed:.1f} s")
@@ -335,6 +338,12 @@ def form_for(domain, m) -> tuple:
             gr.skip() if valid_m else DEFAULT_M[domain], get_domain(domain).size // 2)
 
 
+def form_defaults(domain) -> dict:
+    """The fields that follow the domain, at their defaults for it (what a link naming only the domain gets)."""
+    return {"asset": default_asset(domain), "upload": None, "m": DEFAULT_M[domain],
+            "mask_size": get_domain(domain).size // 2, "methods": default_methods(domain)}
+
+
 def on_domain_input(domain, asset, upload, m):
     """The visitor chose a domain: adapt the form, and pick a gallery image of that domain."""
     asset_update = gr.skip()
@@ -412,6 +421,13 @@ different belief about what images look like:
   an output of a trained generator G (a VAE for digits, a DCGAN for faces). Works from 5–10× fewer
   measurements — when x\\* lies near the range of G.
 
+- **Beyond the range** (faces) — each starts from CSGM's answer and then relaxes it: **Sparse-Gen**
+  (Dhar et al. 2018) adds a deviation ν sparse in the wavelet basis, min ‖y − A(G(z) + ν)‖² + λ‖z‖² +
+  λ_ν‖Ψν‖₁; **fine-tuned** moves z and a private copy of the generator's weights (in the spirit of
+  IAGAN); **ILO** searches an intermediate layer of G within a ball around CSGM's (in the spirit of
+  Daras et al. 2021). **Best the DCGAN can do** is an *oracle*: it sees the true image and returns the
+  closest G(z), min_z ‖x\* − G(z)‖² — the floor no number of measurements lets CSGM beat.
+
 **Representation error.** CSGM can only return images G can make: its error is at least the distance
 from x\\* to the range of G, however many measurements are taken (Lasso keeps improving with m and
 eventually wins). The face generator was trained on the synthetic DigiFace-1M faces, so real
@@ -435,7 +451,9 @@ def examples() -> tuple[list[list], list[str]]:
     """The paper's figures as one-click presets (those whose images are in the gallery)."""
     faces3 = ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]
     untrained = ["lasso-wavelet", "tv", "dip", "csgm-dcgan"]
-    #     label, asset, domain, operator, m, mask, mask_size, keep, factor, noise, methods[, imaging controls]
+    beyond = ["csgm-dcgan", "sparse-gen-dcgan", "finetune-dcgan", "oracle-dcgan"]
+    #     label, asset, domain, operator, m, mask, mask_size, keep, factor, noise, methods[, {imaging controls,
+    #     iterations, restarts}]
     presets = [
         ("MNIST digit · m = 100 · Lasso vs VAE", pick_asset("mnist", "digit-test-1591", nth=5), "mnist",
          "gaussian", 100, "center", 14, 0.5, 2, 0.0, ["lasso-pixel", "lasso-dct", "csgm-vae"]),
@@ -451,14 +469,18 @@ def examples() -> tuple[list[list], list[str]]:
          "fourier", 500, "center", 32, 0.5, 4, 0.01, untrained, dict(accel=4, center=0.08, lines="random")),
         ("Deblur", pick_asset("faces", "lfw-face-0", in_range=False), "faces",
          "blur", 500, "center", 32, 0.5, 4, 0.01, untrained, dict(kernel="motion", length=9, angle=30)),
+        # CSGM's first phase shortened to 200 steps × 1 restart so that four methods finish in about a minute
+        # on one CPU core (each range-extending method runs its own CSGM first; see docs/app.md)
+        ("Real photo · m = 2500 · CSGM vs Sparse-Gen vs fine-tuned", pick_asset("faces", "astronaut-face", in_range=False),
+         "faces", "gaussian", 2500, "center", 32, 0.5, 4, 0.01, beyond, dict(iterations="200", restarts="1")),
     ]
     rows, labels = [], []
-    for label, asset, domain, *params, methods, imaging in [(*p, {}) if len(p) == 11 else p for p in presets]:
+    for label, asset, domain, *params, methods, extra in [p if len(p) == 12 else (*p, {}) for p in presets]:
         if asset is None:
             continue
-        controls = {**IMAGING_DEFAULTS, **imaging}
-        rows.append([asset, None, domain, *params, [n for n in methods if n in METHODS], "", "", "", "", "", 0, "auto",
-                     *[controls[name] for name in IMAGING_DEFAULTS]])
+        controls = {**IMAGING_DEFAULTS, **{k: v for k, v in extra.items() if k in IMAGING_DEFAULTS}}
+        rows.append([asset, None, domain, *params, [n for n in methods if n in METHODS], extra.get("iterations", ""),
+                     extra.get("restarts", ""), "", "", "", 0, "auto", *[controls[name] for name in IMAGING_DEFAULTS]])
         labels.append(label)
     return rows, labels
 
@@ -543,6 +565,7 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                     seed = gr.Number(0, precision=0, label="seed", elem_id="seed", min_width=120)
                 device_choice = gr.Radio(list(DEVICE_CHOICES), value="auto",
                                          label=f"device (auto = {describe_device(device)})", elem_id="device")
+            settings_link = links.link_box()
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
                 status = gr.Textbox(f"device {describe_device(device)} · ready", label="Status", lines=1,
@@ -587,12 +610,16 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
             gr.Markdown(EXPLANATION, elem_id="explanation")
 
     outputs = [status, truth, measurements, *recon, convergence, metrics]
-    run_event = run_btn.click(reconstruct, [*form, mask_editor, *imaging], outputs, api_name="reconstruct",
-                              concurrency_limit=concurrency(), show_progress="hidden")
+    run_event = run_btn.click(kiosk.preempting(reconstruct), [*form, mask_editor, *imaging], outputs,
+                              api_name="reconstruct", concurrency_limit=concurrency(), show_progress="hidden")
     run_event.then(compare_choices, None, [compare_method, compare_slider], **HIDDEN)
     export_btn.click(export, None, export_files, api_name="export")
     compare_method.input(compare, [compare_method], [compare_slider], **HIDDEN)
     stop_btn.click(RUNS.request_stop, None, [status], cancels=[run_event], api_name="stop")
+    if kiosk.enabled():  # autoplay: an example's row holds the form's values, then the imaging controls'
+        def run_example(*row, request: gr.Request = None):
+            return reconstruct(*row[:len(form)], None, *row[len(form):], request=request)
+        kiosk.attach([*form, *imaging], outputs, run_example, rows, labels, RUNS)
 
     domain.change(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     domain.input(on_domain_input, [domain, asset, upload, m], [methods, m, mask_size, asset], **HIDDEN)
@@ -610,7 +637,12 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
     mask.change(on_mask, [mask], [mask_size, keep, mask_editor], **HIDDEN)
     for trigger in (mask.change, asset.change, upload.change, domain.change):
         trigger(mask_canvas, [mask, asset, upload, domain], [mask_editor], **HIDDEN)
-    demo.load(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
+    fields = dict(asset=asset, upload=upload, domain=domain, operator=operator, m=m, mask=mask, mask_size=mask_size,
+                  keep=keep, factor=factor, noise=noise, methods=methods, iterations=iterations, restarts=restarts,
+                  lr=lr, lam=lam, csgm_lam=csgm_lam, seed=seed, accel=accel, center=center, lines=lines, kernel=kernel,
+                  blur_size=blur_size, sigma=sigma, length=length, angle=angle)
+    loaded = links.attach(demo, fields, settings_link, domain0, form_defaults)  # the form restored from the URL
+    loaded.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     if example_box is not None:  # loading an example restores every input's initial choices: narrow them again
         example_box.load_input_event.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
-    demo.load(preview, [asset, upload, domain], [truth], **HIDDEN)
+    loaded.then(preview, [asset, upload, domain], [truth], **HIDDEN)

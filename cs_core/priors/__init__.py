@@ -39,3 +39,4 @@ def register(prior: Prior) -> Prior:
 # Importing the prior modules registers them (they import Prior/register from here).
 from . import vae  # noqa: E402,F401
 from . import dcgan  # noqa: E402,F401
+from . import sketch_mnist  # noqa: E402,F401

@@ -11,10 +11,11 @@ from ..bases import BASES
 from ..errors import InputError
 from ..priors import PRIORS
 from ..problem import Problem
-from . import dip, tv
+from . import dip, finetune, ilo, oracle, sparsegen, tv
 from .csgm import CSGMSettings, csgm
 from .lasso import DEFAULT_ITERATIONS, LassoSettings, fista
 from .snapshot import Snapshot
+from .warmstart import phase_two_steps
 
 MAX_ITERATIONS = 20_000
 MAX_RESTARTS = 64
@@ -98,6 +99,29 @@ for _prior in PRIORS.values():
 METHODS["tv"] = Method("tv", "TV", tv.OBJECTIVE, ALL_DOMAINS, _tv, lambda o: o.iterations or tv.DEFAULT_ITERATIONS)
 METHODS["dip"] = Method("dip", "Deep Image Prior", dip.OBJECTIVE, ALL_DOMAINS, _dip,
                         lambda o: o.iterations or dip.DEFAULT_ITERATIONS)
+
+
+def _then(prior_name: str, phase2_steps: int):
+    return lambda options: _csgm_iterations(prior_name)(options) + phase_two_steps(phase2_steps, options)
+
+
+# Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which). For the
+# priors trained on images (the sketch-learned prior has its own tab and would only crowd the MNIST choices).
+RANGE_EXTENDED_PRIORS = ("vae", "dcgan")
+for _p in (PRIORS[name] for name in RANGE_EXTENDED_PRIORS):
+    METHODS[f"sparse-gen-{_p.name}"] = Method(
+        f"sparse-gen-{_p.name}", f"Sparse-Gen ({_p.name.upper()} + sparse ν)",
+        "min_{z,ν} ‖y − A(G(z) + ν)‖² + λ‖z‖² + λ_ν‖Ψν‖₁, Ψ = Haar wavelet", (_p.domain,),
+        sparsegen.start(_p.name, BASES["wavelet"]), _then(_p.name, sparsegen.SparseGenSettings().steps))
+    METHODS[f"finetune-{_p.name}"] = Method(
+        f"finetune-{_p.name}", f"Fine-tuned {_p.name.upper()} (per image)", "min_{z,θ} ‖y − A G_θ(z)‖² + λ‖z‖²",
+        (_p.domain,), finetune.start(_p.name), _then(_p.name, finetune.FinetuneSettings().steps))
+    METHODS[f"oracle-{_p.name}"] = Method(
+        f"oracle-{_p.name}", f"Best the {_p.name.upper()} can do (oracle, sees the truth)", "min_z ‖x* − G(z)‖²",
+        (_p.domain,), oracle.start(_p.name), _csgm_iterations(_p.name))
+METHODS["ilo-dcgan"] = Method(
+    "ilo-dcgan", "ILO (DCGAN, intermediate layer)", "min_h ‖y − A T(h)‖², ‖h − H(ẑ)‖ ≤ ρ‖H(ẑ)‖", ("faces",),
+    ilo.start("dcgan"), _then("dcgan", ilo.ILOSettings().steps))
 
 
 def methods_for(domain: str) -> list[str]:
