@@ -175,8 +175,8 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
     if SENSOR in methods and operator == "gaussian":
         raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
                          f"use it with fourier or blur")
-    solvers = check_methods([m for m in methods if m != SENSOR], domain) if methods != [SENSOR] else []
-    methods = ([SENSOR] if SENSOR in methods else []) + solvers
+    named = [m for m in methods if m != SENSOR]
+    methods = ([SENSOR] if SENSOR in methods else []) + (check_methods(named, domain) if named or not methods else [])
     points = sweep_points(domain, ms, operator, params)
     label = describe_operator(operator, params if operator != "gaussian" else None)
     data = load_images(domain, source, count)
