@@ -77,6 +77,9 @@ def _csgm(prior_name: str):
             lr=d.lr if options.lr is None else options.lr,
             restarts=options.restarts or d.restarts,
             lam=d.lam if options.csgm_lam is None else options.csgm_lam,
+            optimiser=d.optimiser,
+            prune_after=d.prune_after,
+            patience=d.patience,
         )
         generator = prior.load(problem.device)
         return csgm(problem, generator, prior.latent_dim, settings, every, method=f"csgm-{prior_name}")
