@@ -36,9 +36,18 @@ bench: setup
 
 # The full sweeps behind docs/RESULTS.md (resumable: rows already in a results.csv are kept).
 # Hours on a CPU, minutes on a GPU; one torch thread is the fastest setting on a shared 2-core CPU.
+# The MRI and deblurring sweeps (docs/RESULTS.md, "MRI and deblurring").
+UNTRAINED := sensor,lasso-wavelet,tv,dip,csgm-dcgan
+MRI := --operator fourier --accel 4 --center 0.08 --lines random --noise 0.01
+BLUR := --operator blur --kernel gaussian --sigma 1.5 --noise 0.01
+
 results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --out docs/results/mnist
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --noise 0.01 --out docs/results/mnist-noise0.01
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --source real --out docs/results/mnist-real
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --images 32 --source inrange --out docs/results/faces-inrange
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --source real --out docs/results/faces-real
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(MRI) --source inrange --images 4 --out docs/results/faces-mri-inrange
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(MRI) --source real --out docs/results/faces-mri-real
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(BLUR) --source inrange --images 4 --out docs/results/faces-blur-inrange
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(BLUR) --source real --out docs/results/faces-blur-real

@@ -16,9 +16,12 @@ from .domains import DOMAINS, get_domain
 from .errors import InputError
 from .export import RunRecord, write_csv, write_gif, write_png
 from .images import load_image_array, save_png
+from .landscape import cli as landscape_cli
 from .operators import OPERATORS
+from .operators import cli as operator_cli
 from .problem import make_problem
 from .session import run_methods, run_to_end
+from .sketching import cli as sketch_cli
 from .solvers import METHODS, Options
 
 EXIT_INPUT_ERROR = 2
@@ -46,6 +49,7 @@ def add_problem_arguments(p: argparse.ArgumentParser):
     p.add_argument("--mask-size", type=int, help="inpaint center: side of the hidden square (default half the side)")
     p.add_argument("--keep", type=float, help="inpaint random: probability a pixel is kept, in (0, 1] (default 0.5)")
     p.add_argument("--factor", type=int, help="superres: block-average factor, divides the side (default 2)")
+    operator_cli.add_arguments(p)
     p.add_argument("--noise", type=float, default=0.0, help="σ of Gaussian noise added to each measurement")
     p.add_argument("--seed", type=int, default=0, help="seed of the matrix/mask, noise and solver starts")
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -77,6 +81,9 @@ def build_parser() -> Parser:
     sw.add_argument("--images", type=int, help="number of images (default: all held-out digits / 32 faces / all photos)")
     sw.add_argument("--source", default=None, choices=["heldout", "inrange", "real"],
                     help="heldout MNIST test digits, in-range G(z), or real photos (default heldout/inrange)")
+    sw.add_argument("--operator", default="gaussian", choices=["gaussian", "fourier", "blur"],
+                    help="gaussian (the --m values are the sweep's points) or fourier/blur at the flags below")
+    operator_cli.add_arguments(sw)
     sw.add_argument("--noise", type=float, default=0.0)
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -96,11 +103,14 @@ def build_parser() -> Parser:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sample.add_argument("--out", required=True, help="output PNG path")
+    landscape_cli.add_parser(commands)
+    sketch_cli.add_parser(commands)
     return parser
 
 
 def operator_params(args) -> dict:
-    params = {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor}
+    params = {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor,
+              **operator_cli.params(args)}
     if args.mask_image is not None:
         if args.mask not in (None, "drawn"):
             raise InputError(f"--mask-image draws the mask: use it without --mask {args.mask} (or with --mask drawn)")
@@ -190,8 +200,12 @@ def sweep(args) -> int:
     source = args.source or ("heldout" if args.domain == "mnist" else "inrange")
     if args.images is not None and args.images < 1:
         raise InputError(f"--images must be at least 1; got {args.images}")
+    if args.operator != "gaussian" and args.m:
+        raise InputError(f"--m sets gaussian's sweep points; {args.operator} is measured at its own flags "
+                         f"(--accel, --kernel, ...)")
     rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
-                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out))
+                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
+                     operator=args.operator, params=operator_cli.params(args))
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
     return 0
 
@@ -211,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
-                    "beyond": beyond_cli.command}
+                    "landscape": landscape_cli.run, "sketch": sketch_cli.run, "beyond": beyond_cli.command}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,7 +9,10 @@ Protocol (docs/RESULTS.md):
   ``VALIDATION_SEED`` + i), never on the images reported. The ratio is recorded in the CSV, and the
   ratios recorded by the published sweeps (docs/results) are reused instead of being recomputed.
 - Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement, one A per (m, seed) shared by
-  the batch; CSGM with the prior's default settings, images and restarts batched.
+  the batch; CSGM with the prior's default settings, images and restarts batched. Other operators
+  (``fourier``, ``blur``) are measured at their given parameters (one point, m = the operator's m) and
+  recorded in the ``operator`` column; TV's λ ratio is chosen like Lasso's. The pseudo-method ``sensor``
+  records the sensor's own view as the estimate (the zero-filled image, the blurred input).
 """
 import csv
 import functools
@@ -26,10 +29,13 @@ from .domains import get_domain
 from .errors import InputError
 from .images import load_image
 from .palette import method_color
-from .problem import make_problem
+from .operators import build_operator
+from .problem import OPERATOR_STREAM, make_problem, stream
 from .session import run_to_end
 from .solvers import Options, check_methods
 from .solvers.lasso import LassoSettings, fista
+from .solvers.snapshot import Snapshot, make_snapshot
+from .solvers.tv import TVSettings, tv
 
 EVAL_SEED, VALIDATION_SEED = 2000, 3000
 LAMBDA_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
@@ -40,7 +46,9 @@ PAPER_M = {"mnist": (10, 25, 50, 100, 200, 300, 400, 500, 750),
 BATCH = {"mnist": 100, "faces": 8}
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
 FIELDS = ["domain", "source", "method", "m", "image", "noise", "seed", "lam_ratio", "mse", "psnr", "ssim",
-          "seconds", "iterations"]
+          "seconds", "iterations", "operator"]
+SENSOR = "sensor"  # the sensor's view as the estimate; not for gaussian, whose view is a scaled back-projection
+TUNED = ("lasso-", "tv")  # methods whose λ ratio the validation rule chooses
 
 
 @dataclass
@@ -93,15 +101,26 @@ def validation_images(domain: str) -> torch.Tensor:
     return generated(domain, VALIDATION_SEED, VALIDATION_IMAGES).images
 
 
-def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device) -> float:
-    """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this Lasso method and m (every ratio
-    solved in one batch, on the same measurements)."""
+def describe_operator(operator: str, params: dict | None) -> str:
+    """The ``operator`` column: ``gaussian`` (its m has its own column), else the name and the given parameters."""
+    given = sorted((k, v) for k, v in (params or {}).items() if v is not None)
+    return " ".join([operator, *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in given)])
+
+
+def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
+                        operator: str = "gaussian", params: tuple = ()) -> float:
+    """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this Lasso/TV method and operator (m for
+    gaussian, else ``params`` as sorted items); every ratio solved in one batch, on the same measurements."""
     images = validation_images(domain)
-    single = make_problem(images, get_domain(domain), "gaussian", {"m": m}, noise, seed, device)
+    point = {"m": m} if operator == "gaussian" else dict(params)
+    single = make_problem(images, get_domain(domain), operator, point, noise, seed, device)
     grid = len(LAMBDA_GRID)
     problem = replace(single, y=single.y.repeat(grid, 1), truth=single.truth.repeat(grid, 1, 1, 1))
     ratios = torch.tensor(LAMBDA_GRID, device=device).repeat_interleave(len(images))
-    *_, final = fista(problem, BASES[method.removeprefix("lasso-")], LassoSettings(lam_ratio=ratios))
+    if method == "tv":
+        *_, final = tv(problem, TVSettings(lam_ratio=ratios))
+    else:
+        *_, final = fista(problem, BASES[method.removeprefix("lasso-")], LassoSettings(lam_ratio=ratios))
     errors = np.asarray(final.mse).reshape(grid, len(images)).mean(1)
     return LAMBDA_GRID[int(errors.argmin())]
 
@@ -109,46 +128,83 @@ def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: in
 @functools.lru_cache(maxsize=1)
 def published_lambda_ratios() -> dict[tuple, float]:
     """(domain, method, m, noise, seed) → the ratio validation chose, as recorded by the sweeps in docs/results."""
-    return {row_key(r["domain"], "", r["method"], r["m"], "", r["noise"], r["seed"]): float(r["lam_ratio"])
-            for path in sorted(RESULTS_DIR.glob("*/results.csv")) for r in read_rows(path) if r["lam_ratio"]}
+    return {row_key(r["domain"], "", r["method"], r["m"], "", r["noise"], r["seed"], r.get("operator")):
+            float(r["lam_ratio"]) for path in sorted(RESULTS_DIR.glob("*/results.csv")) for r in read_rows(path)
+            if r["lam_ratio"]}
 
 
 @functools.lru_cache(maxsize=None)
-def lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device) -> float:
+def lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
+                 operator: str = "gaussian", params: tuple = ()) -> float:
     """The validation rule's ratio: recorded by a published sweep if there is one, else chosen now (once per process)."""
-    recorded = published_lambda_ratios().get(row_key(domain, "", method, m, "", noise, seed))
-    return recorded if recorded is not None else choose_lambda_ratio(domain, method, m, noise, seed, device)
+    label = describe_operator(operator, dict(params))
+    recorded = published_lambda_ratios().get(row_key(domain, "", method, m, "", noise, seed, label))
+    return recorded if recorded is not None else choose_lambda_ratio(domain, method, m, noise, seed, device,
+                                                                     operator, params)
 
 
-def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
-          seed: int, device: torch.device, done: set | None = None) -> Iterator[dict]:
-    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped."""
+def sensor_snapshot(problem) -> Snapshot:
+    """The sensor's view scored as an estimate (the ``sensor`` pseudo-method)."""
+    return make_snapshot(SENSOR, 0, problem.view(), [0.0] * problem.batch, [0.0] * problem.batch, 0.0,
+                         problem.truth, final=True)
+
+
+def sweep_points(domain, ms: list[int], operator: str, params: dict | None) -> list[dict]:
+    """The operator parameters of each sweep point: one per m for gaussian, else the one given point."""
+    if operator != "gaussian":
+        return [{k: v for k, v in (params or {}).items() if v is not None}]
     dom = get_domain(domain)
-    methods = check_methods(methods, domain)
     for m in ms:
         if not isinstance(m, int) or not 1 <= m <= dom.n:
             raise InputError(f"every m must lie in 1..{dom.n} for {domain}; got {m}")
+    return [{"m": m} for m in ms]
+
+
+def point_m(domain: str, operator: str, point: dict) -> int:
+    """The number of real measurements at a sweep point (gaussian's is its m; no matrix is drawn for it)."""
+    if operator == "gaussian":
+        return point["m"]
+    return build_operator(operator, get_domain(domain), point, stream(0, OPERATOR_STREAM), torch.device("cpu")).m
+
+
+def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
+          seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
+          params: dict | None = None) -> Iterator[dict]:
+    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped."""
+    dom = get_domain(domain)
+    if SENSOR in methods and operator == "gaussian":
+        raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
+                         f"use it with fourier or blur")
+    named = [m for m in methods if m != SENSOR]
+    methods = ([SENSOR] if SENSOR in methods else []) + (check_methods(named, domain) if named or not methods else [])
+    points = sweep_points(domain, ms, operator, params)
+    label = describe_operator(operator, params if operator != "gaussian" else None)
     data = load_images(domain, source, count)
     done = done or set()
     for method in methods:
-        for m in ms:
-            todo = [i for i, name in enumerate(data.names) if row_key(domain, source, method, m, name, noise, seed) not in done]
+        for point in points:
+            m = point_m(domain, operator, point)
+            todo = [i for i, name in enumerate(data.names)
+                    if row_key(domain, source, method, m, name, noise, seed, label) not in done]
             if not todo:
                 continue
-            ratio = lambda_ratio(domain, method, m, noise, seed, device) if method.startswith("lasso") else None
+            ratio = lambda_ratio(domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
+                if method.startswith(TUNED) else None
             for start in range(0, len(todo), BATCH[domain]):
                 chunk = todo[start:start + BATCH[domain]]
-                problem = make_problem(data.images[chunk], dom, "gaussian", {"m": m}, noise, seed, device)
-                final = run_to_end(problem, [method], Options(lam_ratio=ratio))[method]
+                problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
+                final = sensor_snapshot(problem) if method == SENSOR else \
+                    run_to_end(problem, [method], Options(lam_ratio=ratio))[method]
                 for j, index in enumerate(chunk):
                     yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
                            "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
                            "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
-                           "seconds": final.seconds / len(chunk), "iterations": final.iteration}
+                           "seconds": final.seconds / len(chunk), "iterations": final.iteration, "operator": label}
 
 
-def row_key(domain, source, method, m, image, noise, seed) -> tuple:
-    return (domain, source, method, int(m), image, float(noise), int(seed))
+def row_key(domain, source, method, m, image, noise, seed, operator=None) -> tuple:
+    """A row's identity; rows written before the ``operator`` column existed are gaussian."""
+    return (domain, source, method, int(m), image, float(noise), int(seed), operator or "gaussian")
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -158,22 +214,34 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True) -> list[dict]:
-    """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows."""
+def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True,
+              operator: str = "gaussian", params: dict | None = None) -> list[dict]:
+    """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows.
+    One operator per directory (gaussian's m values may vary); a CSV from before the ``operator`` column
+    is rewritten with it (its rows are gaussian)."""
     from tqdm import tqdm
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "results.csv"
     rows = read_rows(csv_path)
-    done = {row_key(r["domain"], r["source"], r["method"], r["m"], r["image"], r["noise"], r["seed"]) for r in rows}
-    wanted = {row_key(domain, source, method, m, name, noise, seed)
-              for method in methods for m in ms for name in load_images(domain, source, count).names}
+    label = describe_operator(operator, params if operator != "gaussian" else None)
+    others = {r.get("operator") or "gaussian" for r in rows} - {label}
+    if others:
+        raise InputError(f"{csv_path} holds rows of operator {', '.join(sorted(others))!r}, not {label!r}; "
+                         f"use another --out directory")
+    if rows and "operator" not in rows[0]:
+        write_rows(csv_path, [{**r, "operator": "gaussian"} for r in rows])
+    done = {row_key(r["domain"], r["source"], r["method"], r["m"], r["image"], r["noise"], r["seed"], r.get("operator"))
+            for r in rows}
+    ms_of_points = [point_m(domain, operator, p) for p in sweep_points(domain, ms, operator, params)]
+    wanted = {row_key(domain, source, method, m, name, noise, seed, label)
+              for method in methods for m in ms_of_points for name in load_images(domain, source, count).names}
     new_file = not csv_path.exists()
     with csv_path.open("a", newline="") as f, tqdm(total=len(wanted), initial=len(wanted & done), unit="img",
                                                    desc=f"{domain}/{source}", disable=not progress) as bar:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new_file:
             writer.writeheader()
-        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done):
+        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done, operator, params):
             writer.writerow(row)
             f.flush()
             rows.append(row)
@@ -181,6 +249,13 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
             bar.update()
     plot_error_vs_m(rows, out / "figure.png")
     return rows
+
+
+def write_rows(path: Path, rows: list[dict]):
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def summarise(rows: list[dict]) -> dict[tuple[str, str, str], list[tuple[int, float, float, int]]]:

@@ -3,15 +3,18 @@ from .solvers import METHODS
 
 LASSO_COLORS = {"lasso-pixel": "#7f7f7f", "lasso-dct": "#1f77b4", "lasso-wavelet": "#2ca02c"}
 PRIOR_COLORS = ["#d62728", "#ff7f0e", "#9467bd"]
-FAMILY_COLORS = {"sparse-gen-": "#e377c2", "finetune-": "#17becf", "ilo-": "#bcbd22", "oracle-": "#3b3b3b"}
+UNTRAINED_COLORS = {"tv": "#17becf", "dip": "#e377c2", "sensor": "#000000"}  # no training data (sensor: its view)
+FAMILY_COLORS = {"sparse-gen-": "#8c6d31", "finetune-": "#bcbd22", "ilo-": "#393b79", "oracle-": "#3b3b3b"}
 OTHER_COLOR = "#8c564b"
 
 
 def method_color(name: str) -> str:
-    """Lasso: one colour per basis; CSGM: one per prior, in registry order; the range-extending methods and
-    the oracle: one per family."""
+    """Lasso: one colour per basis; TV, DIP (and a sweep's sensor view) their own; CSGM: one per prior, in
+    registry order; the range-extending methods and the oracle: one per family."""
     if name in LASSO_COLORS:
         return LASSO_COLORS[name]
+    if name in UNTRAINED_COLORS:
+        return UNTRAINED_COLORS[name]
     family = next((c for prefix, c in FAMILY_COLORS.items() if name.startswith(prefix)), None)
     if family:
         return family

@@ -1,4 +1,4 @@
-"""Train the priors we train ourselves: ``python -m cs_core.train vae-mnist``.
+"""Train the priors we train ourselves: ``python -m cs_core.train vae-mnist`` and ``... sketch-mnist``.
 
 The MNIST VAE maximises the ELBO with a Bernoulli decoder on the 4,000-digit train split
 (:mod:`cs_core.priors.mnist_data`), reporting the validation loss each epoch:
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .priors import mnist_data
 from .priors.checkpoints import CHECKPOINT_DIR, sha256_file
 from .priors.vae import VAE
+from .sketching import mnist as sketch_mnist
 
 DEFAULT_EPOCHS = 100  # the committed checkpoint ran 150; its best-val epoch was 84, so 100 suffices
 DEFAULT_BATCH = 100
@@ -122,7 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=DEFAULT_LR)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
+    sk = sub.add_parser("sketch-mnist", help="train the MNIST prior `sketch` from a sketch of the train digits (~10 min)")
+    sk.add_argument("--m", type=int, default=sketch_mnist.DEFAULT_M)
+    sk.add_argument("--steps", type=int, default=sketch_mnist.DEFAULT_STEPS)
+    sk.add_argument("--batch", type=int, default=sketch_mnist.DEFAULT_BATCH)
+    sk.add_argument("--lr", type=float, default=sketch_mnist.DEFAULT_LR)
+    sk.add_argument("--seed", type=int, default=sketch_mnist.DEFAULT_SEED)
+    sk.add_argument("--scales", default=",".join(map(str, sketch_mnist.DEFAULT_SCALES)), help="kernel widths as multiples of σ, comma-separated (m split evenly)")
+    sk.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
     args = parser.parse_args(argv)
+    if args.target == "sketch-mnist":
+        scales = tuple(float(v) for v in args.scales.split(","))
+        meta = sketch_mnist.train_sketch_mnist(args.m, args.steps, args.batch, args.lr, args.seed, args.out_dir,
+                                               scales=scales)
+        print(f"wrote {Path(args.out_dir) / meta['file']}: sketch {meta['sketch']['seconds']} s, train {meta['train_seconds']} s")
+        return 0
     meta = train_vae_mnist(args.epochs, args.batch, args.lr, args.seed, args.out_dir)
     print(f"wrote {Path(args.out_dir) / meta['file']} in {meta['train_seconds']} s: best epoch {meta['best_epoch']}, "
           f"train loss {meta['best_epoch_train_loss']}, val loss {meta['best_epoch_val_loss']} nats/image")

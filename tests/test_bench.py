@@ -48,6 +48,8 @@ def test_csgm_section(result):
     assert _positive(c["speedup_total"])
     assert _ratio_ok(c["speedup_to_reference_loss"])
     assert c["ours"]["to_reference_loss_s"] is None or _positive(c["ours"]["to_reference_loss_s"])
+    assert _positive(c["after"]["seconds"]) and math.isfinite(c["after"]["measurement_loss"])
+    assert _ratio_ok(c["after_speedup_total"]) and _ratio_ok(c["after_speedup_to_reference_loss"])
 
 
 def test_lasso_section(result):
@@ -60,6 +62,10 @@ def test_lasso_section(result):
                 assert _positive(r[solver]["seconds"])
                 assert r[solver]["objective"] <= r["target"] * (1 + 1e-5)  # FISTA's objective is float32
         assert _ratio_ok(r["speedup"])
+    batch = result["lasso"]["batch"]
+    assert batch["images"] == 2 and _ratio_ok(batch["speedup_per_image"])
+    if batch["fista"]["seconds"] is not None:
+        assert math.isclose(batch["fista"]["per_image_s"], batch["fista"]["seconds"] / 2)
 
 
 def test_first_snapshot_and_memory(result):

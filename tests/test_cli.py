@@ -91,7 +91,7 @@ def bomb_png(path: Path, side: int) -> Path:
 BASE = ["reconstruct", "--domain", "mnist", "--operator", "gaussian", "--m", "50", "--method", "lasso-dct"]
 BAD_ARGUMENTS = {
     "unknown method": ["--method", "lasso-fourier"],
-    "unknown operator": ["--operator", "blur"],
+    "unknown operator": ["--operator", "radon"],
     "m zero": ["--m", "0"],
     "m negative": ["--m", "-5"],
     "m too large": ["--m", "100000"],

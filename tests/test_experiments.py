@@ -76,5 +76,6 @@ def test_the_published_mnist_lambda_choices_are_what_validation_chooses():
     from cs_core.experiments import choose_lambda_ratio, published_lambda_ratios
     published = {key: ratio for key, ratio in published_lambda_ratios().items() if key[0] == "mnist"}
     assert len(published) == 2 * 9 * 2  # lasso-pixel and lasso-dct at the paper's 9 values of m, σ = 0 and 0.01
-    for (domain, _, method, m, _, noise, seed), ratio in published.items():
+    for (domain, _, method, m, _, noise, seed, operator), ratio in published.items():
+        assert operator == "gaussian"
         assert choose_lambda_ratio(domain, method, m, noise, seed, torch.device("cpu")) == ratio, (method, m)

@@ -22,28 +22,37 @@ from cs_core.errors import InputError
 from cs_core.experiments import PAPER_M
 from cs_core.export import RunRecord, write_csv, write_gif, write_png
 from cs_core.images import load_image_array
+from cs_core.operators import build_operator
+from cs_core.operators import blur as blur_op
+from cs_core.operators import fourier as fourier_op
 from cs_core.palette import method_color
 from cs_core.priors import PRIORS
-from cs_core.problem import make_problem
+from cs_core.problem import OPERATOR_STREAM, make_problem, stream
 from cs_core.session import Frame, run_methods
 from cs_core.solvers import METHODS, Options, methods_for
 
+from . import kiosk, links
 from .common import (DOMAIN_CHOICES, HIDDEN, MAX_FPS, PAPER_URL, Run, Runs, as_int, default_methods, display,
                      float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label)
 
 TITLE = "Reconstruct"
 ELEM_ID = "reconstruct-tab"
-MAX_SLOTS = max(len(methods_for(d)) for d in DOMAINS)  # reconstruction image slots: the most methods a domain offers
+MAX_SLOTS = max(len(methods_for(d)) for d in DOMAINS)  # reconstruction image slots (the most a domain offers)
 EVERY = 5                          # a snapshot every 5 iterations / Adam steps
 DEFAULT_M = {"mnist": 100, "faces": 500}
 DEFAULT_ASSET = {"mnist": "digit-test-3856"}
-OPERATOR_CHOICES = [("Gaussian matrix", "gaussian"), ("Inpainting", "inpaint"), ("Super-resolution", "superres")]
+OPERATOR_CHOICES = [("Gaussian matrix", "gaussian"), ("Inpainting", "inpaint"), ("Super-resolution", "superres"),
+                    ("MRI (k-space lines)", "fourier"), ("Blur", "blur")]
+OPERATOR_BOXES = ("gaussian", "inpaint", "superres", "fourier", "blur")  # operators with their own controls
 METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
 CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
 OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
 RUNS = Runs()
 MASK_BRUSH = "#ff00ff"             # the colour a visitor paints the hidden region with
 EXPORTS = [("gif", "⬇ convergence (GIF)"), ("png", "⬇ final grid (PNG)"), ("csv", "⬇ convergence data (CSV)")]
+IMAGING_DEFAULTS = {"accel": fourier_op.DEFAULT_ACCEL, "center": fourier_op.DEFAULT_CENTER, "lines": "random",
+                    "kernel": "gaussian", "blur_size": "", "sigma": blur_op.DEFAULT_SIGMA,
+                    "length": blur_op.DEFAULT_LENGTH, "angle": blur_op.DEFAULT_ANGLE}  # the fourier/blur controls
 
 
 # ---------------------------------------------------------------- gallery
@@ -122,7 +131,8 @@ def _curve(rows: list[tuple[int, float, str]]) -> pd.DataFrame:
 
 def default_text(setting: str) -> str:
     """Placeholder of an advanced field: each method's default."""
-    parts = [f"{METHODS['lasso-dct'].iterations(Options())} Lasso"] if setting == "steps" else []
+    parts = [f"{METHODS[name].iterations(Options())} {label}" for name, label in
+             (("lasso-dct", "Lasso"), ("tv", "TV"), ("dip", "DIP"))] if setting == "steps" else []
     parts += [f"{getattr(p.defaults, setting):g} {p.name.upper()}" for p in PRIORS.values()]
     return "default: " + ", ".join(parts)
 
@@ -137,8 +147,21 @@ def painted(editor) -> np.ndarray | None:
     return alpha.astype(np.float64) / 255.0 if np.any(alpha) else None
 
 
+def imaging_params(operator, accel=None, center=None, lines=None, kernel=None, blur_size=None, sigma=None,
+                   length=None, angle=None) -> dict:
+    """The fourier/blur controls → the operator's params (blank = its default), as the CLI's flags."""
+    if operator == "fourier":
+        return {"accel": float_or_none(accel, "acceleration R"), "center": float_or_none(center, "centre fraction"),
+                "lines": lines or None}
+    if operator == "blur":
+        return {"kernel": kernel or None, "size": int_or_none(blur_size, "kernel size"),
+                "sigma": float_or_none(sigma, "blur σ"), "length": float_or_none(length, "motion length"),
+                "angle": float_or_none(angle, "motion angle")}
+    return {}
+
+
 def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, iterations, restarts, lr,
-           lam, csgm_lam, seed, device, mask_editor=None):
+           lam, csgm_lam, seed, device, mask_editor=None, imaging: dict | None = None):
     """The form's values → the core's problem and options (exactly what the CLI builds from its flags)."""
     dom = get_domain(domain)
     dev = resolve_device(device or "auto")
@@ -147,7 +170,8 @@ def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, no
               "inpaint": {"mask": mask, "mask_size": int_or_none(mask_size, "mask size"),
                           "mask_image": painted(mask_editor) if mask == "drawn" else None,
                           "keep": float_or_none(keep, "keep fraction")},
-              "superres": {"factor": int_or_none(factor, "factor")}}.get(operator, {})
+              "superres": {"factor": int_or_none(factor, "factor")}}.get(operator) or imaging_params(operator,
+                                                                                                    **(imaging or {}))
     seed = int_or_none(seed, "seed")
     noise = float_or_none(noise, "noise σ")
     problem = make_problem(truth, dom, operator, params, 0.0 if noise is None else noise,
@@ -159,13 +183,17 @@ def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, no
 
 
 def reconstruct(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, methods,
-                iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor=None, request: gr.Request = None):
+                iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor=None, accel=None, center=None,
+                lines=None, kernel=None, blur_size=None, sigma=None, length=None, angle=None,
+                request: gr.Request = None):
     """Measure the image and stream every method's reconstruction (see docs/app.md for the parameters)."""
     run = RUNS.start(request)
     frames = None
     try:
+        imaging = dict(accel=accel, center=center, lines=lines, kernel=kernel, blur_size=blur_size, sigma=sigma,
+                       length=length, angle=angle)
         problem, options = _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise,
-                                  iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor)
+                                  iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor, imaging)
         frames = run_methods(problem, list(methods or []), options, every=EVERY)
         run.record = RunRecord(problem.truth, problem.view(), {n: method_label(n) for n in dict.fromkeys(methods)},
                                problem.operator.m)
@@ -310,6 +338,12 @@ def form_for(domain, m) -> tuple:
             gr.skip() if valid_m else DEFAULT_M[domain], get_domain(domain).size // 2)
 
 
+def form_defaults(domain) -> dict:
+    """The fields that follow the domain, at their defaults for it (what a link naming only the domain gets)."""
+    return {"asset": default_asset(domain), "upload": None, "m": DEFAULT_M[domain],
+            "mask_size": get_domain(domain).size // 2, "methods": default_methods(domain)}
+
+
 def on_domain_input(domain, asset, upload, m):
     """The visitor chose a domain: adapt the form, and pick a gallery image of that domain."""
     asset_update = gr.skip()
@@ -334,7 +368,28 @@ def on_gallery_select(domain, evt: gr.SelectData):
 
 
 def on_operator(operator):
-    return [gr.update(visible=operator == name) for name in ("gaussian", "inpaint", "superres")]
+    return [gr.update(visible=operator == name) for name in OPERATOR_BOXES]
+
+
+def on_kernel(kernel):
+    motion = kernel == "motion"
+    return gr.update(visible=not motion), gr.update(visible=motion), gr.update(visible=motion)
+
+
+def sensor_pattern(domain, operator, seed, accel, center, lines, kernel, blur_size, sigma, length, angle):
+    """What the chosen sensor samples (the k-space mask, the blur kernel), drawn as the run will draw it;
+    hidden for operators without one, and left blank while a parameter is invalid (Run says why)."""
+    if operator not in ("fourier", "blur"):
+        return gr.update(value=None, visible=False)
+    label = "k-space lines measured (centre = low frequencies)" if operator == "fourier" else "blur kernel"
+    try:
+        params = imaging_params(operator, accel, center, lines, kernel, blur_size, sigma, length, angle)
+        seed = int_or_none(seed, "seed")
+        op = build_operator(operator, get_domain(domain), params, stream(0 if seed is None else seed, OPERATOR_STREAM),
+                            torch.device("cpu"))
+    except InputError:
+        return gr.update(value=None, visible=True, label=label)
+    return gr.update(value=display(op.pattern()), visible=True, label=label)
 
 
 def on_mask(mask):
@@ -379,8 +434,15 @@ eventually wins). The face generator was trained on the synthetic DigiFace-1M fa
 photographs lie off its range: CSGM returns a plausible *other* face. The gallery's generated faces lie
 on the range and show the method at its best; upload a photo to see the caveat.
 
+- **TV** — min_x ½‖y − Ax‖² + λ·TV(x) by Chambolle–Pock: the image is piecewise constant. **Deep Image
+  Prior** — an untrained conv net with a random input, its weights fitted to y by Adam: the network's
+  structure alone is the prior. Neither uses any training data.
+
 Operators: a **Gaussian** matrix with N(0, 1/m) entries (the sensor view is the back-projection
-Aᵀy), **inpainting** (hidden pixels shown grey), **super-resolution** (block averages). Errors are
+Aᵀy), **inpainting** (hidden pixels shown grey), **super-resolution** (block averages), **MRI**
+(whole lines of the 2-D Fourier transform, 1 in R kept plus the fully sampled centre; the view is the
+zero-filled image, the pattern the k-space mask) and **blur** (a Gaussian or motion kernel, periodic
+boundary; the view is the blurred image). Errors are
 per-pixel MSE on [0, 1]; PSNR = 10·log₁₀(1/MSE). Paper: [{PAPER_URL}]({PAPER_URL}).
 """
 
@@ -388,8 +450,10 @@ per-pixel MSE on [0, 1]; PSNR = 10·log₁₀(1/MSE). Paper: [{PAPER_URL}]({PAPE
 def examples() -> tuple[list[list], list[str]]:
     """The paper's figures as one-click presets (those whose images are in the gallery)."""
     faces3 = ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]
+    untrained = ["lasso-wavelet", "tv", "dip", "csgm-dcgan"]
     beyond = ["csgm-dcgan", "sparse-gen-dcgan", "finetune-dcgan", "oracle-dcgan"]
-    #     label, asset, domain, operator, m, mask, mask_size, keep, factor, noise, methods[, (iterations, restarts)]
+    #     label, asset, domain, operator, m, mask, mask_size, keep, factor, noise, methods[, {imaging controls,
+    #     iterations, restarts}]
     presets = [
         ("MNIST digit · m = 100 · Lasso vs VAE", pick_asset("mnist", "digit-test-1591", nth=5), "mnist",
          "gaussian", 100, "center", 14, 0.5, 2, 0.0, ["lasso-pixel", "lasso-dct", "csgm-vae"]),
@@ -401,19 +465,22 @@ def examples() -> tuple[list[list], list[str]]:
          "superres", 500, "center", 32, 0.5, 4, 0.0, faces3),
         ("Real photo · m = 500 · representation error", pick_asset("faces", "astronaut-face", in_range=False),
          "faces", "gaussian", 500, "center", 32, 0.5, 4, 0.0, faces3),
+        ("MRI ×4", pick_asset("faces", "face-gen-seed-1003", nth=3), "faces",
+         "fourier", 500, "center", 32, 0.5, 4, 0.01, untrained, dict(accel=4, center=0.08, lines="random")),
+        ("Deblur", pick_asset("faces", "lfw-face-0", in_range=False), "faces",
+         "blur", 500, "center", 32, 0.5, 4, 0.01, untrained, dict(kernel="motion", length=9, angle=30)),
         # CSGM's first phase shortened to 200 steps × 1 restart so that four methods finish in about a minute
         # on one CPU core (each range-extending method runs its own CSGM first; see docs/app.md)
         ("Real photo · m = 2500 · CSGM vs Sparse-Gen vs fine-tuned", pick_asset("faces", "astronaut-face", in_range=False),
-         "faces", "gaussian", 2500, "center", 32, 0.5, 4, 0.01, beyond, ("200", "1")),
+         "faces", "gaussian", 2500, "center", 32, 0.5, 4, 0.01, beyond, dict(iterations="200", restarts="1")),
     ]
     rows, labels = [], []
-    for preset in presets:
-        label, asset, domain, *params, methods = preset[:11]
-        iterations, restarts = preset[11] if len(preset) > 11 else ("", "")
+    for label, asset, domain, *params, methods, extra in [p if len(p) == 12 else (*p, {}) for p in presets]:
         if asset is None:
             continue
-        rows.append([asset, None, domain, *params, [n for n in methods if n in METHODS], iterations, restarts,
-                     "", "", "", 0, "auto"])
+        controls = {**IMAGING_DEFAULTS, **{k: v for k, v in extra.items() if k in IMAGING_DEFAULTS}}
+        rows.append([asset, None, domain, *params, [n for n in methods if n in METHODS], extra.get("iterations", ""),
+                     extra.get("restarts", ""), "", "", "", 0, "auto", *[controls[name] for name in IMAGING_DEFAULTS]])
         labels.append(label)
     return rows, labels
 
@@ -455,6 +522,26 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
             with gr.Group(visible=False) as superres_box:
                 factor = gr.Number(2, precision=0, label="factor (divides the side: 2, 4, 7, 14 for digits; "
                                    "2, 4, 8, 16, 32 for faces)", elem_id="factor")
+            with gr.Group(visible=False) as fourier_box:
+                with gr.Row():
+                    accel = gr.Number(IMAGING_DEFAULTS["accel"], label="acceleration R (keep 1 line in R)",
+                                      minimum=1, elem_id="accel", min_width=120)
+                    center = gr.Number(IMAGING_DEFAULTS["center"], label="fully sampled centre (fraction of lines)",
+                                       minimum=0, maximum=1, elem_id="center", min_width=120)
+                lines = gr.Radio([("uniformly random", "random"), ("variable density", "variable")],
+                                 value=IMAGING_DEFAULTS["lines"], label="other lines", elem_id="lines")
+            with gr.Group(visible=False) as blur_box:
+                kernel = gr.Radio([("Gaussian", "gaussian"), ("motion", "motion")], value=IMAGING_DEFAULTS["kernel"],
+                                  label="kernel", elem_id="kernel")
+                with gr.Row():
+                    sigma = gr.Number(IMAGING_DEFAULTS["sigma"], label="σ (pixels)", minimum=0.1, elem_id="sigma",
+                                      min_width=100)
+                    length = gr.Number(IMAGING_DEFAULTS["length"], label="length (pixels)", minimum=1,
+                                       visible=False, elem_id="length", min_width=100)
+                    angle = gr.Number(IMAGING_DEFAULTS["angle"], label="angle (degrees)", visible=False,
+                                      elem_id="angle", min_width=100)
+                    blur_size = gr.Textbox(label="kernel size (pixels)", placeholder="default: fits the kernel",
+                                           elem_id="blur-size", min_width=100)
             noise = gr.Number(0.0, label="noise σ per measurement", minimum=0, elem_id="noise")
             # Built with every method so that an API call for any domain reaches the core's own checks
             # (clear errors); the page narrows the choices to the domain's on load.
@@ -468,16 +555,17 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                     restarts = gr.Textbox(label="CSGM restarts", placeholder=default_text("restarts"),
                                           elem_id="restarts", min_width=120)
                 with gr.Row():
-                    lr = gr.Textbox(label="CSGM learning rate", placeholder=default_text("lr"), elem_id="lr",
+                    lr = gr.Textbox(label="CSGM / DIP learning rate", placeholder=default_text("lr"), elem_id="lr",
                                     min_width=120)
                     csgm_lam = gr.Textbox(label="CSGM λ (‖z‖² weight)", placeholder=default_text("lam"),
                                           elem_id="csgm-lam", min_width=120)
                 with gr.Row():
-                    lam = gr.Textbox(label="Lasso λ", placeholder="default: a fraction of λ_max = ‖ΨᵀAᵀy‖∞",
+                    lam = gr.Textbox(label="Lasso / TV λ", placeholder="default: a fraction of ‖ΨᵀAᵀy‖∞ / ‖Aᵀy‖∞",
                                      elem_id="lam", min_width=120)
                     seed = gr.Number(0, precision=0, label="seed", elem_id="seed", min_width=120)
                 device_choice = gr.Radio(list(DEVICE_CHOICES), value="auto",
                                          label=f"device (auto = {describe_device(device)})", elem_id="device")
+            settings_link = links.link_box()
         with gr.Column(scale=3):
             with gr.Row(equal_height=True):
                 status = gr.Textbox(f"device {describe_device(device)} · ready", label="Status", lines=1,
@@ -489,6 +577,7 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                                 buttons=[])
                 truth = gr.Image(label="ground truth", elem_id="truth", **image_kw)
                 measurements = gr.Image(label="sensor view (what was measured)", elem_id="measurements", **image_kw)
+                pattern = gr.Image(label="what the sensor samples", visible=False, elem_id="sensor-pattern", **image_kw)
                 recon = [gr.Image(label=METHODS[methods0[i]].label if i < len(methods0) else f"method {i + 1}",
                                   visible=i < len(methods0), elem_id=f"recon-{i}", **image_kw)
                          for i in range(MAX_SLOTS)]
@@ -513,19 +602,24 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
             rows, labels = examples()
             form = [asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, methods,
                     iterations, restarts, lr, lam, csgm_lam, seed, device_choice]
+            imaging = [accel, center, lines, kernel, blur_size, sigma, length, angle]  # order of IMAGING_DEFAULTS
             example_box = None
             if rows:
-                example_box = gr.Examples(rows, inputs=form, example_labels=labels,
+                example_box = gr.Examples(rows, inputs=[*form, *imaging], example_labels=labels,
                                        label="The paper's figures — click, then Run", elem_id="examples")
             gr.Markdown(EXPLANATION, elem_id="explanation")
 
     outputs = [status, truth, measurements, *recon, convergence, metrics]
-    run_event = run_btn.click(reconstruct, [*form, mask_editor], outputs, api_name="reconstruct",
-                              concurrency_limit=concurrency(), show_progress="hidden")
+    run_event = run_btn.click(kiosk.preempting(reconstruct), [*form, mask_editor, *imaging], outputs,
+                              api_name="reconstruct", concurrency_limit=concurrency(), show_progress="hidden")
     run_event.then(compare_choices, None, [compare_method, compare_slider], **HIDDEN)
     export_btn.click(export, None, export_files, api_name="export")
     compare_method.input(compare, [compare_method], [compare_slider], **HIDDEN)
     stop_btn.click(RUNS.request_stop, None, [status], cancels=[run_event], api_name="stop")
+    if kiosk.enabled():  # autoplay: an example's row holds the form's values, then the imaging controls'
+        def run_example(*row, request: gr.Request = None):
+            return reconstruct(*row[:len(form)], None, *row[len(form):], request=request)
+        kiosk.attach([*form, *imaging], outputs, run_example, rows, labels, RUNS)
 
     domain.change(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     domain.input(on_domain_input, [domain, asset, upload, m], [methods, m, mask_size, asset], **HIDDEN)
@@ -535,11 +629,20 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
     for trigger in (asset.change, upload.change, domain.change):
         trigger(preview, [asset, upload, domain], [truth], **HIDDEN)
     m_marks.input(lambda v: v, [m_marks], [m], **HIDDEN)
-    operator.change(on_operator, [operator], [gaussian_box, inpaint_box, superres_box], **HIDDEN)
+    operator.change(on_operator, [operator], [gaussian_box, inpaint_box, superres_box, fourier_box, blur_box], **HIDDEN)
+    kernel.change(on_kernel, [kernel], [sigma, length, angle], **HIDDEN)
+    pattern_inputs = [domain, operator, seed, *imaging]
+    for control in pattern_inputs:
+        control.change(sensor_pattern, pattern_inputs, [pattern], **HIDDEN)
     mask.change(on_mask, [mask], [mask_size, keep, mask_editor], **HIDDEN)
     for trigger in (mask.change, asset.change, upload.change, domain.change):
         trigger(mask_canvas, [mask, asset, upload, domain], [mask_editor], **HIDDEN)
-    demo.load(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
+    fields = dict(asset=asset, upload=upload, domain=domain, operator=operator, m=m, mask=mask, mask_size=mask_size,
+                  keep=keep, factor=factor, noise=noise, methods=methods, iterations=iterations, restarts=restarts,
+                  lr=lr, lam=lam, csgm_lam=csgm_lam, seed=seed, accel=accel, center=center, lines=lines, kernel=kernel,
+                  blur_size=blur_size, sigma=sigma, length=length, angle=angle)
+    loaded = links.attach(demo, fields, settings_link, domain0, form_defaults)  # the form restored from the URL
+    loaded.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
     if example_box is not None:  # loading an example restores every input's initial choices: narrow them again
         example_box.load_input_event.then(on_domain_change, [domain, m], [gallery, methods, m_marks], **HIDDEN)
-    demo.load(preview, [asset, upload, domain], [truth], **HIDDEN)
+    loaded.then(preview, [asset, upload, domain], [truth], **HIDDEN)

@@ -1,19 +1,22 @@
 """Operator registry: name → builder ``(domain, params, generator, device) → LinearOperator``.
 
-``params`` keys: ``m`` (gaussian), ``mask``/``mask_size``/``keep`` (inpaint), ``factor`` (superres).
+``params`` keys: ``m`` (gaussian), ``mask``/``mask_size``/``keep`` (inpaint), ``factor`` (superres),
+``accel``/``center``/``lines`` (fourier), ``kernel``/``size``/``sigma``/``length``/``angle`` (blur).
 Adding an operator is one module with a ``build`` function and one line here.
 """
 import torch
 
 from ..domains import Domain
 from ..errors import InputError
-from . import gaussian, inpaint, superres
+from . import blur, fourier, gaussian, inpaint, superres
 from .base import LinearOperator, add_noise
 
 OPERATORS = {
     "gaussian": gaussian.build,
     "inpaint": inpaint.build,
     "superres": superres.build,
+    "fourier": fourier.build,
+    "blur": blur.build,
 }
 
 

@@ -5,8 +5,8 @@ import torch
 class LinearOperator(torch.nn.Module):
     """A linear map from images ``(B, C, H, W)`` to measurements ``(B, m)``.
 
-    Subclasses implement ``A``, ``A_adjoint`` and ``view``; the base class gives the operator
-    norm ‖A‖² by power iteration (the Lipschitz constant of ∇½‖y − Ax‖²).
+    Subclasses implement ``A``, ``A_adjoint`` and ``view`` (and ``pattern`` when there is one to show);
+    the base class gives the operator norm ‖A‖² by power iteration (the Lipschitz constant of ∇½‖y − Ax‖²).
     """
 
     name = ""
@@ -25,6 +25,11 @@ class LinearOperator(torch.nn.Module):
     def view(self, y: torch.Tensor) -> torch.Tensor:
         """What the sensor saw, as images ``(B, C, H, W)`` in [0, 1] for display."""
         raise NotImplementedError
+
+    def pattern(self) -> torch.Tensor | None:
+        """What the sensor samples, as one image ``(1, 1, H', W')`` in [0, 1] (a k-space mask, a blur
+        kernel), or None when the view says it all."""
+        return None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.A(x)

@@ -11,11 +11,15 @@ import torch
 
 @dataclass(frozen=True)
 class CSGMDefaults:
-    """Settings of min_z ‖y − A G(z)‖² + λ‖z‖² solved with Adam from ``restarts`` random starts."""
+    """Settings of min_z ‖y − A G(z)‖² + λ‖z‖² solved from ``restarts`` random starts (see
+    ``cs_core.solvers.csgm.CSGMSettings``: optimiser, pruning and early stopping)."""
     steps: int
     lr: float
     restarts: int
     lam: float
+    optimiser: str = "adam"
+    prune_after: int = 0
+    patience: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,4 @@ def register(prior: Prior) -> Prior:
 # Importing the prior modules registers them (they import Prior/register from here).
 from . import vae  # noqa: E402,F401
 from . import dcgan  # noqa: E402,F401
+from . import sketch_mnist  # noqa: E402,F401

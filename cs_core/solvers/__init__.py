@@ -1,6 +1,6 @@
 """Solver registry: method name → how to run it and which domains it fits.
 
-Every method is a generator of ``Snapshot``s. Lasso methods fit every domain; ``csgm-<prior>``
+Every method is a generator of ``Snapshot``s. Lasso, TV and DIP fit every domain; ``csgm-<prior>``
 fits its prior's domain. Adding a method is one function and one registry line.
 """
 import math
@@ -11,7 +11,7 @@ from ..bases import BASES
 from ..errors import InputError
 from ..priors import PRIORS
 from ..problem import Problem
-from . import finetune, ilo, oracle, sparsegen
+from . import dip, finetune, ilo, oracle, sparsegen, tv
 from .csgm import CSGMSettings, csgm
 from .lasso import DEFAULT_ITERATIONS, LassoSettings, fista
 from .snapshot import Snapshot
@@ -26,10 +26,10 @@ class Options:
     """User overrides; ``None`` keeps each method's default."""
     iterations: int | None = None
     restarts: int | None = None
-    lam: float | None = None        # Lasso's ℓ1 weight λ (absolute)
-    lam_ratio: float | None = None  # or Lasso's λ as a fraction of λ_max = ‖ΨᵀAᵀy‖∞, per image
+    lam: float | None = None        # Lasso's ℓ1 weight λ / TV's weight λ (absolute)
+    lam_ratio: float | None = None  # or λ as a fraction of ‖ΨᵀAᵀy‖∞ (Lasso) / ‖Aᵀy‖∞ (TV), per image
     csgm_lam: float | None = None   # CSGM's ‖z‖² weight
-    lr: float | None = None         # CSGM's Adam learning rate
+    lr: float | None = None         # CSGM's / DIP's Adam learning rate
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,17 @@ def _csgm_iterations(prior_name: str):
     return lambda options: options.iterations or PRIORS[prior_name].defaults.steps
 
 
+def _tv(problem, options, every):
+    return tv.tv(problem, tv.TVSettings(options.iterations or tv.DEFAULT_ITERATIONS, options.lam, options.lam_ratio),
+                 every)
+
+
+def _dip(problem, options, every):
+    settings = dip.DIPSettings(options.iterations or dip.DEFAULT_ITERATIONS,
+                               dip.DEFAULT_LR if options.lr is None else options.lr)
+    return dip.dip(problem, settings, every)
+
+
 def _lasso(basis_name: str):
     def start(problem, options, every):
         settings = LassoSettings(_lasso_iterations(options), options.lam, options.lam_ratio)
@@ -66,6 +77,9 @@ def _csgm(prior_name: str):
             lr=d.lr if options.lr is None else options.lr,
             restarts=options.restarts or d.restarts,
             lam=d.lam if options.csgm_lam is None else options.csgm_lam,
+            optimiser=d.optimiser,
+            prune_after=d.prune_after,
+            patience=d.patience,
         )
         generator = prior.load(problem.device)
         return csgm(problem, generator, prior.latent_dim, settings, every, method=f"csgm-{prior_name}")
@@ -85,13 +99,19 @@ for _prior in PRIORS.values():
         f"csgm-{_prior.name}", f"CSGM ({_prior.name.upper()})", "min_z ‖y − A G(z)‖² + λ‖z‖²",
         (_prior.domain,), _csgm(_prior.name), _csgm_iterations(_prior.name))
 
+METHODS["tv"] = Method("tv", "TV", tv.OBJECTIVE, ALL_DOMAINS, _tv, lambda o: o.iterations or tv.DEFAULT_ITERATIONS)
+METHODS["dip"] = Method("dip", "Deep Image Prior", dip.OBJECTIVE, ALL_DOMAINS, _dip,
+                        lambda o: o.iterations or dip.DEFAULT_ITERATIONS)
+
 
 def _then(prior_name: str, phase2_steps: int):
     return lambda options: _csgm_iterations(prior_name)(options) + phase_two_steps(phase2_steps, options)
 
 
-# Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which)
-for _p in PRIORS.values():
+# Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which). For the
+# priors trained on images (the sketch-learned prior has its own tab and would only crowd the MNIST choices).
+RANGE_EXTENDED_PRIORS = ("vae", "dcgan")
+for _p in (PRIORS[name] for name in RANGE_EXTENDED_PRIORS):
     METHODS[f"sparse-gen-{_p.name}"] = Method(
         f"sparse-gen-{_p.name}", f"Sparse-Gen ({_p.name.upper()} + sparse ν)",
         "min_{z,ν} ‖y − A(G(z) + ν)‖² + λ‖z‖² + λ_ν‖Ψν‖₁, Ψ = Haar wavelet", (_p.domain,),

@@ -1,0 +1,201 @@
+"""Sketches (formula, chunking, shards, Dask), frequency laws, sketch-matching training, and the ``sketch`` CLI."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cs_core.cli import main
+from cs_core.sketching.dask_sketch import sketch_dask
+from cs_core.sketching.distance import energy_distance, gaussian_samples
+from cs_core.sketching.fit import FitSettings, fit_sketch, mlp_generator
+from cs_core.sketching.frequencies import draw_frequencies, estimate_sigma
+from cs_core.sketching.sketch import features, iter_chunks, merge, sketch_stream
+from cs_core.sketching.toys import toy_split
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def omega_for(d=3, m=64, sigma=0.5, law="gaussian", seed=0):
+    return draw_frequencies(law, m, d, sigma, torch.Generator().manual_seed(seed))
+
+
+def test_sketch_equals_direct_formula():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(257, 3))
+    omega = omega_for()
+    direct = np.exp(1j * x @ omega.numpy()).mean(0) / math.sqrt(omega.shape[1])  # (1/N) Σ e^{iΩᵀx} / √m
+    sketch = sketch_stream([x], omega)
+    assert sketch.count == 257
+    np.testing.assert_allclose(sketch.values.numpy(), np.concatenate([direct.real, direct.imag]), atol=1e-13)
+
+
+def test_chunking_invariance_arrays_and_tensors():
+    x = torch.randn(1001, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    omega = omega_for()
+    reference = sketch_stream([x], omega).values
+    for size in (1, 7, 100, 5000):
+        for source in (x, x.numpy()):
+            np.testing.assert_allclose(sketch_stream(iter_chunks(source, size), omega).values, reference, atol=1e-14)
+
+
+def test_shards_merge_as_count_weighted_mean():
+    x = torch.randn(900, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    omega = omega_for()
+    shards = [sketch_stream([x[a:b]], omega) for a, b in ((0, 100), (100, 650), (650, 900))]
+    merged = merge(shards)
+    assert merged.count == 900
+    np.testing.assert_allclose(merged.values, sketch_stream([x], omega).values, atol=1e-14)
+    unweighted = sum(s.values for s in shards) / 3  # the plain mean of unequal shards is wrong
+    assert (unweighted - merged.values).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("law, mean_radius", [
+    ("gaussian", math.sqrt(2) * math.gamma(1.5) / math.gamma(1.0)),  # E‖N(0, I_2)‖ = √2 Γ(3/2)/Γ(1)
+    ("folded", math.sqrt(2 / math.pi)),                               # E|N(0, 1)|
+    ("adapted", None),
+])
+def test_frequency_laws_radius_and_seed(law, mean_radius):
+    sigma = 0.25
+    omega = omega_for(d=2, m=40_000, sigma=sigma, law=law, seed=3)
+    assert torch.equal(omega, omega_for(d=2, m=40_000, sigma=sigma, law=law, seed=3))
+    radius = omega.norm(dim=0) * sigma
+    if mean_radius is None:  # p(R) ∝ √(R² + R⁴/4) e^{−R²/2}: its mean by quadrature
+        r = np.linspace(0, 12, 200_001)
+        p = np.sqrt(r**2 + r**4 / 4) * np.exp(-r**2 / 2)
+        mean_radius = float((r * p).sum() / p.sum())
+    assert float(radius.mean()) == pytest.approx(mean_radius, rel=0.02)
+    angles = torch.atan2(omega[1], omega[0])  # directions uniform on the circle
+    assert float(torch.cos(angles).mean()) == pytest.approx(0, abs=0.02)
+
+
+def test_gaussian_frequencies_give_the_gaussian_kernel():
+    sigma = 0.7
+    omega = omega_for(d=4, m=100_000, sigma=sigma, seed=4)
+    x, y = torch.randn(2, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 0.5
+    kernel = float(features(x[None], omega) @ features(y[None], omega).T)  # ⟨Φ(x), Φ(y)⟩ = mean_j cos(ω_jᵀ(x − y))
+    assert kernel == pytest.approx(math.exp(-float((x - y).pow(2).sum()) / (2 * sigma**2)), abs=0.01)
+
+
+def test_estimated_sigma_scales_with_the_data():
+    x = torch.randn(1000, 5, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    assert estimate_sigma(3 * x) == pytest.approx(3 * estimate_sigma(x))
+
+
+def test_dask_path_equals_local_path_on_a_local_cluster(tmp_path):
+    da = pytest.importorskip("dask.array")
+    from distributed import LocalCluster
+    x = np.random.default_rng(7).normal(size=(5003, 3))
+    np.save(tmp_path / "x.npy", x)
+    omega = omega_for()
+    local = sketch_stream(iter_chunks(x, 1000), omega)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        remote = sketch_dask(da.from_array(x, chunks=(700, 3)), omega, cluster.scheduler_address)
+        args = ["sketch", "compute", "--data", str(tmp_path / "x.npy"), "--m", "16", "--seed", "2", "--chunk", "900"]
+        assert main([*args, "--dask", cluster.scheduler_address, "--out", str(tmp_path / "dask.npz")]) == 0
+    assert main([*args, "--out", str(tmp_path / "local.npz")]) == 0
+    assert remote.count == local.count == 5003
+    np.testing.assert_allclose(remote.values, local.values, atol=1e-13)
+    by_dask, by_stream = np.load(tmp_path / "dask.npz"), np.load(tmp_path / "local.npz")
+    assert int(by_dask["count"]) == 5003 and np.array_equal(by_dask["omega"], by_stream["omega"])
+    np.testing.assert_allclose(by_dask["sketch"], by_stream["sketch"], atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["gmm", "circles", "spiral"])
+def test_training_on_the_sketch_beats_untrained_and_gaussian(name, device):
+    train, heldout = toy_split(name, 10_000, 2000, seed=0)
+    g = torch.Generator().manual_seed(0)
+    omega = draw_frequencies("gaussian", 300, 2, estimate_sigma(train[:1000]), g)
+    sketch = sketch_stream(iter_chunks(train, 4096), omega)
+    model = mlp_generator(10, 2, 64, 4, g).to(device)
+    snaps = list(fit_sketch(sketch, omega.to(device), model, 10, FitSettings(600, 500, 3e-3), heldout, g, every=300))
+    assert [s.step for s in snaps] == [0, 300, 600] and snaps[-1].final and len(snaps[-1].losses) == 600
+    untrained, trained = snaps[0].distance, snaps[-1].distance
+    gaussian = energy_distance(gaussian_samples(train, 2000, g), heldout)
+    print(f"{name}: held-out energy distance trained {trained:.5f}, untrained {untrained:.5f}, gaussian {gaussian:.5f}")
+    assert trained <= untrained / 3
+    if name != "gmm":  # a single Gaussian cannot draw a ring or a spiral
+        assert trained < gaussian
+
+
+def test_energy_distance_is_zero_for_equal_samples_and_positive_otherwise():
+    x = torch.randn(300, 2, generator=torch.Generator().manual_seed(8))
+    assert energy_distance(x, x) == pytest.approx(0, abs=1e-12)
+    assert energy_distance(x, x + 0.5) > 0.1
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "cs_core", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_fit_json_reports_sizes_loss_and_distances():
+    run = cli("sketch", "fit", "--dataset", "circles", "--n", 3000, "--m", 50, "--freq", "folded", "--steps", 20,
+              "--batch", 200, "--seed", 1, "--device", "cpu", "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["sketch"] == {"floats": 100, "bytes": 800} and report["data_bytes"] == 3000 * 2 * 8
+    assert report["steps"] == 20 and report["final_loss"] >= 0
+    assert report["distance"]["metric"] == "energy distance"
+    assert all(report["distance"][k] > 0 for k in ("trained", "untrained", "gaussian"))
+
+
+def test_cli_compute_writes_the_sketch(tmp_path):
+    x = np.random.default_rng(9).normal(size=(2500, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["sketch", "compute", "--data", str(tmp_path / "x.npy"), "--m", "32", "--seed", "5", "--chunk", "300",
+                 "--out", str(tmp_path / "s.npz")]) == 0
+    saved = np.load(tmp_path / "s.npz")
+    assert saved["sketch"].shape == (64,) and saved["omega"].shape == (4, 32) and int(saved["count"]) == 2500
+    expected = sketch_stream([x], torch.from_numpy(saved["omega"]))
+    np.testing.assert_allclose(saved["sketch"], expected.values, atol=1e-13)
+
+
+@pytest.mark.parametrize("data, m, message", [
+    (np.ones((10, 2)), 0, "from 1 to"),
+    (np.ones((10, 2)), -3, "from 1 to"),
+    (np.ones((10, 2)), 10**9, "from 1 to"),
+    (np.ones((10, 784)), 100_000, "too large"),
+    (np.ones((0, 2)), 10, "empty"),
+    (np.array([[0.0, 1.0], [np.nan, 2.0]] * 20), 10, "NaN"),
+    (np.ones(10), 10, "2-D"),
+    (np.ones((4, 3, 2)), 10, "2-D"),
+])
+def test_cli_compute_bad_input_is_one_error_line(tmp_path, capsys, data, m, message):
+    np.save(tmp_path / "x.npy", data)
+    code = main(["sketch", "compute", "--data", str(tmp_path / "x.npy"), "--m", str(m), "--sigma", "1",
+                 "--out", str(tmp_path / "s.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_cli_fit_bad_input(capsys):
+    for argv, message in ((["--m", "0"], "from 1 to"), (["--n", "0"], "number of points"), (["--steps", "0"], "steps")):
+        code = main(["sketch", "fit", "--dataset", "gmm", *argv])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err
+
+
+def test_sketch_prior_is_registered_frozen_and_in_range(device):
+    from cs_core.priors import PRIORS
+    from cs_core.solvers import METHODS
+    assert PRIORS["sketch"].domain == "mnist" and "mnist" in METHODS["csgm-sketch"].domains
+    G = PRIORS["sketch"].load(device)
+    assert not G.training and not any(p.requires_grad for p in G.parameters())
+    x = G(torch.randn(6, PRIORS["sketch"].latent_dim, device=device))
+    assert x.shape == (6, 1, 28, 28) and 0 <= x.min() and x.max() <= 1 and x.std() > 0.05
+
+
+def test_mnist_training_writes_a_hash_checked_checkpoint_from_the_train_split(tmp_path):
+    from cs_core.priors.checkpoints import sha256_file
+    from cs_core.sketching.mnist import train_sketch_mnist
+    meta = train_sketch_mnist(m=21, steps=3, batch=8, out_dir=tmp_path, every=None, log=lambda _: None,
+                              scales=(0.5, 2.0))
+    assert meta["sha256"] == sha256_file(tmp_path / "sketch_mnist.pt")
+    assert meta["sketch"]["floats"] == 42 and meta["sketch"]["scales"] == [0.5, 2.0] and meta["trained_on"].startswith("the sketch of the train split only")
+    assert [h["step"] for h in meta["history"]] == [0, 3]

@@ -1,0 +1,239 @@
+"""Tab "Why descent works": the Hand–Voroninski landscape of a random ReLU prior, live.
+
+All numbers come from ``cs_core.landscape`` (the CLI's ``landscape`` commands); this module only
+draws them: the heat map of log f over the latent plane (k = 2) with the paths of all starts, where
+the starts ended, the phase transition growing with m, and the same slice for a trained prior.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+
+from cs_core.devices import describe_device, resolve_device
+from cs_core.errors import InputError
+from cs_core.landscape.descent import METHODS, descend
+from cs_core.landscape.figures import box_half_width, endpoint_figure, landscape_figure
+from cs_core.landscape.grid import grid_k2, make_plane, plane_slice
+from cs_core.landscape.phase import phase_transition
+from cs_core.landscape.rho import rho
+from cs_core.landscape.risk import START_STREAM, prior_risk, random_risk, random_starts, stream
+from cs_core.priors import PRIORS
+
+from .common import HIDDEN, as_int, max_seconds, session_id
+
+TITLE = "Why descent works"
+ELEM_ID = "landscape-tab"
+PRESETS = {"2 layers, wide": [50, 500], "3 layers": [20, 100, 500]}
+K = 2
+GRID = 160                 # heat-map points per side
+FRAME_SECONDS = 0.25       # a matplotlib frame costs ~0.1 s to draw and send: at most 4 per second
+PHASE_M = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+PHASE_TRIALS, PHASE_STEPS = 16, 200
+SLICE_GRID = {"vae": 60, "dcgan": 20}
+PLANE_STREAM = 7
+_STOPS: dict[str, threading.Event] = {}   # Stop's flag per browser session (one for all panels of the tab)
+
+THEORY = """
+**The theorem** (Hand & Voroninski, 2017): for a random expansive ReLU generator G(z) = relu(W_d ⋯ relu(W_1 z))
+and m ≳ k·d·log(n_1⋯n_d) random measurements, the risk f(z) = ½‖A G(z) − A G(z*)‖² has a descent direction
+everywhere except near z* and near one point on the other side, −ρ_d z*. So gradient descent can only get
+stuck near that one negative multiple of z*.
+
+**ρ_d** comes from how a random ReLU layer shrinks the angle between two inputs: ρ_1 = 0, ρ_2 = 1/π ≈ 0.32,
+ρ_3 ≈ 0.49, … → 1 with depth. **Why the negation check is enough** (Huang, Hand, Heckel & Voroninski, 2018):
+the only trap lies on the far side of 0, where f(−z) < f(z); jumping to −z whenever that holds leaves descent
+nothing to get stuck in, so it converges to z* with m linear in k.
+"""
+
+
+def _widths(preset: str) -> list[int]:
+    if preset not in PRESETS:
+        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def _stop_flag(request) -> threading.Event:
+    stop = _STOPS.setdefault(session_id(request), threading.Event())
+    stop.clear()
+    return stop
+
+
+def request_stop(request: gr.Request = None):
+    """Stop: the running panel ends at its next frame with the status ``stopped``."""
+    _STOPS.setdefault(session_id(request), threading.Event()).set()
+
+
+def _guarded(fn):
+    """Bad input → gr.Error; running out of GPU memory → gr.Error (never a crash)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            yield from fn(*args, **kwargs)
+        except InputError as exc:
+            raise gr.Error(str(exc)) from None
+        except torch.cuda.OutOfMemoryError:
+            raise gr.Error("the GPU ran out of memory; use fewer starts or a smaller m") from None
+    return wrapper
+
+
+@_guarded
+def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Request = None):
+    """Descend from many random starts on the k = 2 landscape; stream the heat map with all paths, the end
+    points and the status "n of N reached z*" (ends with ``done`` or ``stopped``)."""
+    stop = _stop_flag(request)
+    device = resolve_device("auto")
+    widths = _widths(preset)
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    m, starts, steps, seed = as_int(m), as_int(starts), as_int(steps), as_int(seed)
+    risk, _ = random_risk(K, widths, m, float(noise), seed, device)
+    z_star = risk.z_star[0].cpu().numpy()
+    axis, values = grid_k2(risk, box_half_width(float(np.linalg.norm(z_star))), GRID)
+    r = rho(len(widths))
+    z0 = random_starts(risk, starts, seed)
+    paths, last_frame, began = [], 0.0, time.monotonic()
+    head = f"{METHODS[method]} · widths {widths} · m = {m} · {describe_device(device)}"
+    for snap in descend(risk, z0, method, steps, every=1):
+        paths.append(snap.z[0].numpy())
+        timed_out = time.monotonic() - began > max_seconds()
+        done = snap.final or stop.is_set() or timed_out
+        if not done and time.monotonic() - last_frame < FRAME_SECONDS:
+            continue
+        last_frame = time.monotonic()
+        z = snap.z.to(device)
+        reached = risk.reached(z)[0].cpu().numpy()
+        state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
+        status = (f"{int(reached.sum())} of {starts} reached z* · step {snap.iteration}/{steps} · {head} · "
+                  f"{snap.message + ' · ' if snap.message else ''}{state}")
+        heat = landscape_figure(axis, values, z_star, -r * z_star, np.stack(paths), reached,
+                                f"log f over the latent plane · ρ_{len(widths)} = {r:.3f}")
+        ends = endpoint_figure(risk.cosine(z)[0].cpu().numpy(), risk.norm_ratio(z)[0].cpu().numpy(), reached, r)
+        yield status, heat, ends
+        if done:
+            return
+
+
+@_guarded
+def run_phase(preset, steps, seed, request: gr.Request = None):
+    """Success rate vs m for plain GD and the negation scheme (k = 2, the preset's widths), one m at a time."""
+    stop = _stop_flag(request)
+    device = resolve_device("auto")
+    widths = _widths(preset)
+    rows, began = [], time.monotonic()
+    points = phase_transition(K, widths, PHASE_M, PHASE_TRIALS, as_int(steps) or PHASE_STEPS, as_int(seed), device)
+    for point in points:
+        rows += [{"m": point.m, "success rate": rate, "method": METHODS[name]} for name, rate in point.success.items()]
+        stopped, timed_out = stop.is_set(), time.monotonic() - began > max_seconds()
+        last = point.m == PHASE_M[-1] or stopped or timed_out
+        state = ("stopped" if stopped else "time limit" if timed_out else "done") if last else "running"
+        yield (f"phase transition · widths {widths} · {PHASE_TRIALS} trials per m · m = {point.m} "
+               f"({len(rows) // 2}/{len(PHASE_M)}) · {state}", pd.DataFrame(rows))
+        if last:
+            return
+
+
+@_guarded
+def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
+    """f on the plane through z*, −z* and 0 of a trained prior, with CSGM's restarts (Adam at the prior's
+    learning rate) projected onto it as they move."""
+    stop = _stop_flag(request)
+    if prior_name not in PRIORS:
+        raise InputError(f"unknown prior {prior_name!r}; choose from {', '.join(PRIORS)}")
+    prior = PRIORS[prior_name]
+    device = resolve_device("auto")
+    m, restarts, seed = as_int(m), as_int(restarts), as_int(seed)
+    risk = prior_risk(prior.load(device), prior.latent_dim, m, 0.0, seed, device)
+    plane = make_plane(risk, stream(seed, PLANE_STREAM))
+    yield f"{prior_name.upper()} · m = {m} · computing the slice ({SLICE_GRID[prior_name]}² points) · running", None
+    axis, values = plane_slice(risk, plane, 1.6, SLICE_GRID[prior_name])
+    starts = torch.randn((1, restarts, prior.latent_dim), generator=stream(seed, START_STREAM)).to(device)
+    paths, last_frame, began = [], 0.0, time.monotonic()
+    steps = prior.defaults.steps
+    for snap in descend(risk, starts, "adam", steps, prior.defaults.lr, every=5):
+        paths.append(plane.project(snap.z[0]).cpu().numpy())
+        timed_out = time.monotonic() - began > max_seconds()
+        done = snap.final or stop.is_set() or timed_out
+        if not done and time.monotonic() - last_frame < FRAME_SECONDS:
+            continue
+        last_frame = time.monotonic()
+        reached = risk.reached(snap.z.to(device))[0].cpu().numpy()
+        state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
+        fig = landscape_figure(axis, values, (1, 0), (-1, 0), np.stack(paths), reached,
+                               f"{prior_name.upper()}: log f on the plane through z*, −z*, 0",
+                               "along z* (units of ‖z*‖)", "random orthogonal direction", spurious_label="−z*")
+        yield (f"{prior_name.upper()} · m = {m} · {restarts} CSGM restarts, step {snap.iteration}/{steps} · "
+               f"{int(reached.sum())} reached z* · {state}"), fig
+        if done:
+            return
+
+
+def build(demo: gr.Blocks) -> None:
+    """The tab: the k = 2 landscape with live paths, the phase transition, a trained prior's slice."""
+    gr.Markdown(THEORY, elem_id="landscape-theory")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            preset = gr.Radio(list(PRESETS), value="2 layers, wide", label="Generator (k = 2)",
+                              info="2 layers: widths 50, 500 · 3 layers: 20, 100, 500", elem_id="ls-preset")
+            method = gr.Radio([(label, name) for name, label in METHODS.items()], value="gd", label="Method",
+                              elem_id="ls-method")
+            m = gr.Slider(2, 1000, value=200, step=1, label="m (measurements)", elem_id="ls-m")
+            noise = gr.Slider(0, 0.2, value=0, step=0.01, label="noise σ (‖G(z*)‖ = 1)", elem_id="ls-noise")
+            starts = gr.Slider(1, 128, value=32, step=1, label="random starts", elem_id="ls-starts")
+            steps = gr.Slider(10, 1000, value=100, step=10, label="steps", elem_id="ls-steps")
+            seed = gr.Number(0, precision=0, label="seed", elem_id="ls-seed")
+            with gr.Row():
+                run_btn = gr.Button("Run", variant="primary", elem_id="ls-run-btn", min_width=90)
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="ls-stop-btn", min_width=90)
+        with gr.Column(scale=3):
+            status = gr.Textbox("ready", label="Status", lines=1, max_lines=2, interactive=False,
+                                elem_id="ls-status")
+            with gr.Row(equal_height=False):
+                heat = gr.Plot(label="heat map", show_label=False, elem_id="ls-heat", scale=3)
+                ends = gr.Plot(label="end points", show_label=False, elem_id="ls-ends", scale=2)
+    with gr.Accordion("Phase transition: success rate vs m (plain GD vs GD + negation)", open=True):
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                gr.Markdown(f"k = 2, the generator chosen above, {PHASE_TRIALS} random problems per m, one random "
+                            f"start each; success: ‖ẑ − z*‖/‖z*‖ < 10⁻³. Theory: m ∝ k·d suffices.")
+                phase_steps = gr.Slider(50, 500, value=PHASE_STEPS, step=50, label="steps", elem_id="ls-phase-steps")
+                with gr.Row():
+                    phase_btn = gr.Button("Run phase transition", variant="primary", elem_id="ls-phase-btn")
+                    phase_stop = gr.Button("Stop", variant="stop", elem_id="ls-phase-stop-btn")
+            with gr.Column(scale=3):
+                phase_status = gr.Textbox("ready", label="Status", lines=1, interactive=False,
+                                          elem_id="ls-phase-status")
+                phase_plot = gr.LinePlot(None, x="m", y="success rate", color="method", x_title="m (measurements)",
+                                         y_title="success rate", y_lim=[0, 1], height=300, elem_id="ls-phase-plot",
+                                         show_label=False)
+    with gr.Accordion("A trained prior: the same slice for the MNIST VAE or the face DCGAN", open=False):
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                gr.Markdown("f on the plane through z*, −z* and 0 (z* drawn at random), and CSGM's own restarts "
+                            "(Adam at the prior's learning rate) projected onto it. Real generators are not random: "
+                            "how far does the picture carry? The DCGAN slice takes a while on a CPU.")
+                prior = gr.Radio(list(PRIORS), value="vae", label="Prior", elem_id="ls-prior")
+                slice_m = gr.Slider(10, 2000, value=100, step=10, label="m", elem_id="ls-slice-m")
+                restarts = gr.Slider(1, 16, value=6, step=1, label="CSGM restarts", elem_id="ls-restarts")
+                with gr.Row():
+                    slice_btn = gr.Button("Draw the slice", variant="primary", elem_id="ls-slice-btn")
+                    slice_stop = gr.Button("Stop", variant="stop", elem_id="ls-slice-stop-btn")
+            with gr.Column(scale=3):
+                slice_status = gr.Textbox("ready", label="Status", lines=1, interactive=False,
+                                          elem_id="ls-slice-status")
+                slice_plot = gr.Plot(label="trained prior", show_label=False, elem_id="ls-slice")
+
+    run_btn.click(run_descent, [preset, m, noise, starts, method, steps, seed], [status, heat, ends],
+                  api_name="landscape", concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")
+    phase_btn.click(run_phase, [preset, phase_steps, seed], [phase_status, phase_plot], api_name="landscape_phase",
+                    concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")
+    slice_btn.click(run_slice, [prior, slice_m, restarts, seed], [slice_status, slice_plot],
+                    api_name="landscape_slice", concurrency_limit=1, concurrency_id="landscape",
+                    show_progress="minimal")
+    for button in (stop_btn, phase_stop, slice_stop):
+        button.click(request_stop, None, None, **HIDDEN)
