@@ -23,10 +23,14 @@ from ..solvers import Options
 from ..solvers.finetune import FinetuneSettings, finetune
 from ..solvers.ilo import ILOSettings, ilo
 from ..solvers.sparsegen import SparseGenSettings, sparse_gen
-from ..solvers.warmstart import csgm_phase, csgm_settings
+from ..solvers.csgm import CSGMSettings
+from ..solvers.warmstart import csgm_phase
 from .data import image_set
 
 PRIOR = "dcgan"
+# Phase 1 = CSGM at the paper's settings (Adam, as in the faces sweeps and docs/RESULTS.md), pinned: the
+# prior's default (the app's) may differ
+PHASE_ONE = CSGMSettings(steps=500, lr=0.1, restarts=2, lam=0.001)
 
 
 def problems(source: str, m: int, noise: float, seed: int, device: torch.device, count: int | None = None):
@@ -48,7 +52,7 @@ def phase_one(source: str, m: int, noise: float, seed: int, device: torch.device
             return cached
     names, zs, rows = [], [], {"mse": [], "psnr": [], "ssim": [], "seconds": [], "iterations": []}
     for chunk, problem in problems(source, m, noise, seed, device, count):
-        run = csgm_phase(problem, PRIOR, csgm_settings(PRIOR, Options()), None, f"csgm-{PRIOR}")
+        run = csgm_phase(problem, PRIOR, PHASE_ONE, None, f"csgm-{PRIOR}")
         try:
             while True:
                 next(run)
@@ -88,15 +92,15 @@ INRANGE_SLACK = 1.05  # on the in-range validation faces, a choice may lose at m
 def phase_two(method: str, problem, z0: torch.Tensor, value, steps: int, every: int | None):
     """The method's phase-2 snapshots from ``z0`` with its hyper-parameter at ``value`` (a float or one per image)."""
     generator = PRIORS[PRIOR].load(problem.device)
-    d = PRIORS[PRIOR].defaults
+    lam = PHASE_ONE.lam
     z0 = z0.to(problem.device)
     if method == "sparse-gen-dcgan":
-        settings = SparseGenSettings(steps=steps, lam_z=d.lam, nu_ratio=value)
+        settings = SparseGenSettings(steps=steps, lam_z=lam, nu_ratio=value)
         return sparse_gen(problem, generator, z0, BASES["wavelet"], settings, every, method)
     if method == "ilo-dcgan":
         return ilo(problem, generator, z0, ILOSettings(steps=steps, radius=value), every, method)
     if method == "finetune-dcgan":
-        return finetune(problem, generator, z0, FinetuneSettings(steps=steps, lam_z=d.lam, lr_weights=value),
+        return finetune(problem, generator, z0, FinetuneSettings(steps=steps, lam_z=lam, lr_weights=value),
                         every, method)
     raise InputError(f"no phase 2 for {method}; choose one of {', '.join(TUNED)}")
 

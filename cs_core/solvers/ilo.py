@@ -25,9 +25,10 @@ DCGAN_SPLIT = 6
 
 @dataclass
 class ILOSettings:
-    steps: int = 200                  # phase-2 steps
-    lr: float = 0.01                  # Adam on h
-    radius: float | torch.Tensor = 0.1  # ρ: the ball's radius relative to ‖h₀‖, or one per image (B,)
+    # steps and radius: validation's choice for the faces at m = 2500, σ = 0.01 (docs/RESULTS.md)
+    steps: int = 200                    # phase-2 steps
+    lr: float = 0.01                    # Adam on h
+    radius: float | torch.Tensor = 0.8  # ρ: the ball's radius relative to ‖h₀‖, or one per image (B,)
 
 
 def split_generator(generator: torch.nn.Module, layer: int = DCGAN_SPLIT):

@@ -12,7 +12,8 @@ from ..errors import InputError
 from ..operators.identity import IdentityOperator
 from ..priors import PRIORS
 from ..problem import Problem
-from .csgm import CSGMSettings, csgm
+from .csgm import csgm
+from .warmstart import csgm_settings
 
 ORACLE_RESTARTS = 4
 
@@ -30,9 +31,8 @@ def start(prior_name: str):
     real problem's ‖y − A x̂‖² as the measurement loss and ‖x* − G(z)‖² as the objective."""
     def run(problem, options, every):
         prior = PRIORS[prior_name]
-        d = prior.defaults
-        settings = CSGMSettings(steps=options.iterations or d.steps, lr=d.lr if options.lr is None else options.lr,
-                                restarts=options.restarts or max(d.restarts, ORACLE_RESTARTS), lam=0.0)
+        settings = replace(csgm_settings(prior_name, options), lam=0.0,
+                           restarts=options.restarts or max(prior.defaults.restarts, ORACLE_RESTARTS))
         seen = oracle_problem(problem)
         generator = prior.load(problem.device)
 

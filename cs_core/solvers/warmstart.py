@@ -43,7 +43,8 @@ def csgm_settings(prior_name: str, options) -> CSGMSettings:
     return CSGMSettings(steps=d.steps if options.iterations is None else options.iterations,
                         lr=d.lr if options.lr is None else options.lr,
                         restarts=options.restarts or d.restarts,
-                        lam=d.lam if options.csgm_lam is None else options.csgm_lam)
+                        lam=d.lam if options.csgm_lam is None else options.csgm_lam,
+                        optimiser=d.optimiser, prune_after=d.prune_after, patience=d.patience)
 
 
 def phase_two_steps(default: int, options) -> int:
