@@ -78,7 +78,10 @@ def test_dip_lowers_its_objective_is_seeded_and_never_touches_a_prior(device):
     assert all(len(s.objective) == 2 for s in snaps) and snaps[-1].final and snaps[-1].iteration == 60
     assert (torch.tensor(snaps[-1].objective) < torch.tensor(snaps[0].objective) / 2).all()
     again = list(dip(problem, DIPSettings(iterations=60, width=8)))[-1]
-    torch.testing.assert_close(again.estimate, snaps[-1].estimate)
+    # the same seed gives the same run; on CUDA only up to cuDNN's non-deterministic convolution gradients
+    # (2.6e-5 seen on an H200)
+    torch.testing.assert_close(again.estimate, snaps[-1].estimate, **({"atol": 1e-4, "rtol": 1e-3}
+                                                                     if problem.device.type == "cuda" else {}))
     assert {name: weights_checksum(g) for name, g in priors.items()} == before
     assert all(not p.requires_grad for g in priors.values() for p in g.parameters())
 

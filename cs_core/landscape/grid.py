@@ -98,7 +98,8 @@ class Plane:
     e2: torch.Tensor        # u ⟂ ẑ*, unit (k,)
 
     def point(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Latents z = ‖z*‖ (a ẑ* + b u), shape (*a.shape, k)."""
+        """Latents z = ‖z*‖ (a ẑ* + b u), shape (*a.shape, k), on the plane's device."""
+        a, b = a.to(self.e1.device), b.to(self.e1.device)
         return self.scale * (a[..., None] * self.e1 + b[..., None] * self.e2)
 
     def project(self, z: torch.Tensor) -> torch.Tensor:
