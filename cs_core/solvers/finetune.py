@@ -13,10 +13,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..priors import PRIORS
 from ..problem import Problem
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
-from .warmstart import csgm_phase, csgm_settings, phase_two_steps
+from .warmstart import csgm_settings, phase_two_steps, then
 
 
 @dataclass
@@ -80,14 +79,6 @@ def start(prior_name: str, defaults: FinetuneSettings = FinetuneSettings()):
         settings = csgm_settings(prior_name, options)
         phase2 = replace(defaults, steps=phase_two_steps(defaults.steps, options), lam_z=settings.lam)
         method = f"finetune-{prior_name}"
-        PRIORS[prior_name].load(problem.device)  # load (and fail) before the first snapshot
-
-        def stream():
-            phase = yield from csgm_phase(problem, prior_name, settings, every, method)
-            if phase.z is None:
-                yield phase.final
-                return
-            yield from finetune(problem, phase.generator, phase.z, phase2, every, method,
-                                first_iteration=phase.final.iteration, seconds=phase.final.seconds)
-        return stream()
+        return then(problem, prior_name, settings, every, method,
+                    lambda generator, z, **at: finetune(problem, generator, z, phase2, every, method, **at))
     return run

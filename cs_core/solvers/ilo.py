@@ -13,11 +13,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..priors import PRIORS
 from ..priors.dcgan import FaceGenerator
 from ..problem import Problem
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
-from .warmstart import csgm_phase, csgm_settings, phase_two_steps
+from .warmstart import csgm_settings, phase_two_steps, then
 
 # DCGAN: H = the first two ConvT–BN–ReLU blocks, h ∈ R^{256×8×8} (16,384 values, against 100 for z)
 DCGAN_SPLIT = 6
@@ -99,14 +98,6 @@ def start(prior_name: str, defaults: ILOSettings = ILOSettings()):
         settings = csgm_settings(prior_name, options)
         phase2 = replace(defaults, steps=phase_two_steps(defaults.steps, options))
         method = f"ilo-{prior_name}"
-        PRIORS[prior_name].load(problem.device)  # load (and fail) before the first snapshot
-
-        def stream():
-            phase = yield from csgm_phase(problem, prior_name, settings, every, method)
-            if phase.z is None:
-                yield phase.final
-                return
-            yield from ilo(problem, phase.generator, phase.z, phase2, every, method,
-                           first_iteration=phase.final.iteration, seconds=phase.final.seconds)
-        return stream()
+        return then(problem, prior_name, settings, every, method,
+                    lambda generator, z, **at: ilo(problem, generator, z, phase2, every, method, **at))
     return run

@@ -14,11 +14,10 @@ from dataclasses import dataclass, replace
 import torch
 
 from ..bases import Basis
-from ..priors import PRIORS
 from ..problem import Problem
 from .lasso import soft_threshold
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
-from .warmstart import csgm_phase, csgm_settings, phase_two_steps
+from .warmstart import csgm_settings, phase_two_steps, then
 
 POWER_MARGIN = 1.05  # ‖A‖² by power iteration approaches from below: 5 % more keeps the step 1/L safe
 
@@ -89,14 +88,6 @@ def start(prior_name: str, basis: Basis, defaults: SparseGenSettings = SparseGen
         phase2 = replace(defaults, steps=phase_two_steps(defaults.steps, options), lam_z=settings.lam,
                          nu_ratio=nu_ratio)
         method = f"sparse-gen-{prior_name}"
-        PRIORS[prior_name].load(problem.device)  # load (and fail) before the first snapshot
-
-        def stream():
-            phase = yield from csgm_phase(problem, prior_name, settings, every, method)
-            if phase.z is None:
-                yield phase.final
-                return
-            yield from sparse_gen(problem, phase.generator, phase.z, basis, phase2, every, method,
-                                  first_iteration=phase.final.iteration, seconds=phase.final.seconds)
-        return stream()
+        return then(problem, prior_name, settings, every, method,
+                    lambda generator, z, **at: sparse_gen(problem, generator, z, basis, phase2, every, method, **at))
     return run

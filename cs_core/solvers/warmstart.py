@@ -76,3 +76,18 @@ def csgm_phase(problem: Problem, prior_name: str, settings: CSGMSettings, every:
     if final.message or not torch.isfinite(candidates).all():  # CSGM diverged: its final snapshot is the answer
         return PhaseOne(final, None, generator)
     return PhaseOne(final, best_latents(problem, generator, candidates), generator)
+
+
+def then(problem: Problem, prior_name: str, settings: CSGMSettings, every, method: str, phase_two):
+    """CSGM (phase 1), then ``phase_two(generator, z, first_iteration=…, seconds=…)`` from its best latent; the
+    prior is loaded (and fails) before the first snapshot. If CSGM diverged, its final snapshot ends the run."""
+    PRIORS[prior_name].load(problem.device)
+
+    def stream():
+        phase = yield from csgm_phase(problem, prior_name, settings, every, method)
+        if phase.z is None:
+            yield phase.final
+            return
+        yield from phase_two(phase.generator, phase.z, first_iteration=phase.final.iteration,
+                             seconds=phase.final.seconds)
+    return stream()
