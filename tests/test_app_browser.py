@@ -6,16 +6,12 @@ import json
 import os
 import shutil
 import time
-from pathlib import Path
 
 import pytest
-from app_server import ARTIFACTS, ROOT, running_app
+from app_server import ARGS, ARTIFACTS, CHROMIUM, ROOT, running_app
 from PIL import Image
 from skimage import data
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.timeout(400),

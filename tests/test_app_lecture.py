@@ -12,14 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import ARTIFACTS, running_app
+from app_server import ARGS, ARTIFACTS, CHROMIUM, running_app
 from PIL import Image
 
 from cs_core.operators.inpaint import drawn_mask
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STATUS = "#status textarea"
 
 pytestmark = [

@@ -1,12 +1,8 @@
 """The "Learn from a sketch" tab in a real browser: Sketch → data, sizes and density; Train streams and Stop stops."""
-from pathlib import Path
 
 import pytest
-from app_server import ARTIFACTS, running_app
+from app_server import ARGS, ARTIFACTS, CHROMIUM, running_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STATUS = "document.querySelector('#sketch-status textarea').value.trim()"
 
 pytestmark = [
