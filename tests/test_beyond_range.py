@@ -16,21 +16,9 @@ from cs_core.solvers.finetune import FinetuneSettings, finetune
 from cs_core.solvers.ilo import ILOSettings, ilo
 from cs_core.solvers.sparsegen import SparseGenSettings, sparse_gen
 from cs_core.solvers.warmstart import best_latents
+from tiny_generator import TinyGenerator
 
 MNIST, FACES = DOMAINS["mnist"], DOMAINS["faces"]
-
-
-class TinyGenerator(torch.nn.Module):
-    """A small random generator R^5 → [0, 1]^{1×28×28}, frozen."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.net = torch.nn.Sequential(torch.nn.Linear(5, 64), torch.nn.Tanh(), torch.nn.Linear(64, MNIST.n))
-        self.requires_grad_(False)
-
-    def forward(self, z):
-        return torch.sigmoid(self.net(z)).reshape(-1, *MNIST.shape)
 
 
 def checksum(module: torch.nn.Module) -> str:

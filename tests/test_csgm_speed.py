@@ -6,21 +6,9 @@ from cs_core.domains import DOMAINS
 from cs_core.problem import make_problem
 from cs_core.solvers.csgm import CSGMSettings, csgm
 from cs_core.solvers.lbfgs import BatchedLBFGS
+from tiny_generator import TinyGenerator
 
 MNIST = DOMAINS["mnist"]
-
-
-class TinyGenerator(torch.nn.Module):
-    """A small random generator R^5 → [0, 1]^{1×28×28}, frozen."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.net = torch.nn.Sequential(torch.nn.Linear(5, 64), torch.nn.Tanh(), torch.nn.Linear(64, MNIST.n))
-        self.requires_grad_(False)
-
-    def forward(self, z):
-        return torch.sigmoid(self.net(z)).reshape(-1, *MNIST.shape)
 
 
 def _problem(device, noise=0.0, images=2):

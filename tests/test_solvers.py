@@ -9,6 +9,7 @@ from cs_core.domains import DOMAINS
 from cs_core.problem import make_problem
 from cs_core.solvers.csgm import CSGMSettings, csgm
 from cs_core.solvers.lasso import LassoSettings, fista, lambda_max
+from tiny_generator import TinyGenerator
 
 MNIST = DOMAINS["mnist"]
 
@@ -83,19 +84,6 @@ def test_fista_objective_matches_sklearn_lasso(basis_name):
     w = reference.coef_
     sklearn_objective = 0.5 * np.sum((target - design @ w) ** 2) + lam * np.abs(w).sum()
     assert final.objective[0] == pytest.approx(sklearn_objective, rel=1e-3)
-
-
-class TinyGenerator(torch.nn.Module):
-    """A small random generator R^5 → [0, 1]^{1×28×28}, frozen."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.net = torch.nn.Sequential(torch.nn.Linear(5, 64), torch.nn.Tanh(), torch.nn.Linear(64, MNIST.n))
-        self.requires_grad_(False)
-
-    def forward(self, z):
-        return torch.sigmoid(self.net(z)).reshape(-1, *MNIST.shape)
 
 
 def test_csgm_recovers_a_point_in_the_range(device):
