@@ -46,3 +46,12 @@ def running_app():
         yield url
     finally:
         demo.close()
+
+
+def open_page(playwright, url: str, width: int = 1500, height: int = 1100):
+    """Debian Chromium with the offline flags and one page at ``url`` (30 s default timeout): (browser, page)."""
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    return browser, page

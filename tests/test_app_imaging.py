@@ -1,8 +1,8 @@
 """The MRI example in a real browser: one click sets the Fourier sensor and its controls, the k-space mask is
 shown, and a run of TV, DIP, Lasso and CSGM on it streams to done."""
 import pytest
-from app_server import ARTIFACTS, running_app
-from test_app_browser import ARGS, CHROMIUM, STATUS, run_and_watch, set_iterations
+from app_server import ARTIFACTS, CHROMIUM, open_page, running_app
+from test_app_browser import STATUS, run_and_watch, set_iterations
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -17,10 +17,7 @@ def test_mri_example_shows_its_controls_and_pattern_and_runs_to_done():
         pytest.skip("the gallery image of the MRI example is not installed")
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(30_000)
-        page.goto(url)
+        browser, page = open_page(p, url)
         page.wait_for_selector("#truth img")
         assert not page.locator("#accel").is_visible() and not page.locator("#sensor-pattern").is_visible()
         page.locator("#examples").get_by_text("MRI ×4").click()

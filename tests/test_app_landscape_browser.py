@@ -7,9 +7,8 @@ import shutil
 import time
 
 import pytest
-from app_server import ARTIFACTS, ROOT, running_app
+from app_server import ARTIFACTS, CHROMIUM, ROOT, open_page, running_app
 
-from test_app_browser import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -45,10 +44,7 @@ def set_slider(page, elem_id: str, value: str):
 def test_landscape_tab_streams_stops_and_finishes():
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(30_000)
-        page.goto(url)
+        browser, page = open_page(p, url)
         page.get_by_role("tab", name="Why descent works").click()
         page.wait_for_selector("#ls-run-btn")
 

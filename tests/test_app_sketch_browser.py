@@ -1,7 +1,7 @@
 """The "Learn from a sketch" tab in a real browser: Sketch → data, sizes and density; Train streams and Stop stops."""
 
 import pytest
-from app_server import ARGS, ARTIFACTS, CHROMIUM, running_app
+from app_server import ARTIFACTS, CHROMIUM, open_page, running_app
 
 STATUS = "document.querySelector('#sketch-status textarea').value.trim()"
 
@@ -21,10 +21,7 @@ def set_slider(page, elem_id: str, value: int):
 def test_sketch_tab_sketches_trains_live_and_stops():
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(30_000)
-        page.goto(url)
+        browser, page = open_page(p, url)
         page.get_by_role("tab", name="Learn from a sketch").click()
         page.get_by_label("circles").check()
         set_slider(page, "sketch-m", 200)
