@@ -8,8 +8,8 @@ Stop as the visible button) and the page is the visitor's; autoplay resumes afte
 Several kiosks on one server never starve real visitors:
 - autoplay runs have their own concurrency id limited to one run for all kiosks together, so they never take a
   visitor's slot (``--concurrency``) and hold at most one queue place per kiosk;
-- a visitor's run pre-empts autoplay: while one is in progress, the autoplay run stops at its next frame and no
-  autoplay run starts (it says so, and the kiosk tries again after the pause).
+- a visitor's run pre-empts autoplay: once one has started (even a short one that has already ended), the
+  autoplay run stops at its next frame; while one is in progress no autoplay run starts (it says so, and the kiosk tries again after the pause).
 """
 from __future__ import annotations
 
@@ -87,15 +87,17 @@ def js(tab: str) -> str:
 
 
 class Visitors:
-    """The visitors' runs in progress (autoplay gives way to them)."""
+    """The visitors' runs in progress and how many have started (autoplay gives way to them)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.active = 0
+        self.started = 0  # also counts runs that started and ended between two autoplay frames
 
     def __enter__(self):
         with self._lock:
             self.active += 1
+            self.started += 1
 
     def __exit__(self, *exc):
         with self._lock:
@@ -133,11 +135,13 @@ def attach(inputs: list, outputs: list, run, rows: list[list], labels: list[str]
         if VISITORS.active:
             yield (*keep_inputs, f"{prefix} · waits: a visitor's run has the device", *keep_rest, i)
             return
+        seen = VISITORS.started
         stream = run(*rows[i], request=request)
         try:
             yield (*rows[i], f"{prefix} · starting", *keep_rest, i + 1)
             for status, *rest in stream:
-                preempted = VISITORS.active and isinstance(status, str) and status.endswith(" · running")
+                preempted = ((VISITORS.active or VISITORS.started != seen) and isinstance(status, str)
+                             and status.endswith(" · running"))
                 if preempted:
                     status = status.removesuffix("running") + "a visitor's run has the device · stopped"
                 yield (*keep_inputs, f"{prefix} · {status}" if isinstance(status, str) else status, *rest, i + 1)
