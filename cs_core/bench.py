@@ -56,6 +56,7 @@ PAPER_STEPS, PAPER_LR, PAPER_RESTARTS = 500, 0.1, 2  # CSGM "before": the paper'
 # CSGM "after": batched L-BFGS from 4 starts, each image keeping its best after 60 steps, at most 200 steps,
 # stopping early on a stall or at the noise level (docs/benchmarks.md: every idea tried, and why not the default)
 FAST_DCGAN = dict(steps=200, lr=1.0, restarts=4, optimiser="lbfgs", prune_after=60, patience=25)
+BENCH_LAM_RATIO = 0.01     # λ = 0.01·λ_max, fixed (Lasso's default before its per-image rule): one problem for both
 BATCH_IMAGES = 16          # the batched FISTA row: faces G(z) for FACE_SEED + 0..15, one A
 
 
@@ -265,7 +266,8 @@ def _sklearn_fit(X, y, lam: float, tol: float, max_iter: int):
 def _fista_time(problem: Problem, basis, basis_name: str, iterations: int) -> tuple[float, float]:
     """Seconds (solver's own clock, from the start: λ and the first L included) and final objective of ``iterations``."""
     final = None
-    for final in fista(problem, basis, LassoSettings(iterations), None, method=f"lasso-{basis_name}"):
+    settings = LassoSettings(iterations, lam_ratio=BENCH_LAM_RATIO)
+    for final in fista(problem, basis, settings, None, method=f"lasso-{basis_name}"):
         pass
     return final.seconds, final.objective[0]
 
@@ -273,14 +275,15 @@ def _fista_time(problem: Problem, basis, basis_name: str, iterations: int) -> tu
 def bench_lasso_basis(problem: Problem, basis_name: str, repeats: int, settings: BenchSettings) -> dict:
     basis = BASES[basis_name]
     untimed = replace(problem, truth=None)  # no metrics in the snapshots: FISTA's trace stays cheap
-    lam = float(choose_lambda(problem, basis, LassoSettings())[0])
+    lam = float(choose_lambda(problem, basis, LassoSettings(lam_ratio=BENCH_LAM_RATIO))[0])
     X = design_matrix(problem, basis).numpy()
     y = problem.y[0].double().cpu().numpy()
 
     # F*: the best of a tight sklearn fit and a long FISTA run.
     tight_s, tight_f, tight_iter = _sklearn_fit(X, y, lam, settings.sklearn_tight_tol, settings.sklearn_max_iter)
     trace = [(s.iteration, s.objective[0])
-             for s in fista(untimed, basis, LassoSettings(settings.fista_cap), every=settings.fista_every)]
+             for s in fista(untimed, basis, LassoSettings(settings.fista_cap, lam_ratio=BENCH_LAM_RATIO),
+                                 every=settings.fista_every)]
     fista_best = min(f for _, f in trace)
     f_star = min(tight_f, fista_best)
     target = f_star * (1 + LASSO_MATCH)
@@ -323,11 +326,12 @@ def bench_lasso_batch(device: torch.device, repeats: int, settings: BenchSetting
     truth = torch.cat([sample("dcgan", FACE_SEED + i, device) for i in range(settings.batch_images)])
     problem = make_problem(truth, get_domain("faces"), "gaussian", {"m": FACES_M}, FACES_NOISE, PROBLEM_SEED, device)
     untimed = replace(problem, truth=None)
-    lams = choose_lambda(problem, basis, LassoSettings()).tolist()
+    lams = choose_lambda(problem, basis, LassoSettings(lam_ratio=BENCH_LAM_RATIO)).tolist()
     X = design_matrix(problem, basis).numpy()
     ys = problem.y.double().cpu().numpy()
     trace = [(s.iteration, s.objective)
-             for s in fista(untimed, basis, LassoSettings(settings.fista_cap), every=settings.fista_every)]
+             for s in fista(untimed, basis, LassoSettings(settings.fista_cap, lam_ratio=BENCH_LAM_RATIO),
+                                 every=settings.fista_every)]
     targets = [min(f[i] for _, f in trace) * (1 + LASSO_MATCH) for i in range(settings.batch_images)]
     sk_s = []
     for i in range(settings.batch_images):

@@ -85,6 +85,9 @@ def build_parser() -> Parser:
                     help="gaussian (the --m values are the sweep's points) or fourier/blur at the flags below")
     operator_cli.add_arguments(sw)
     sw.add_argument("--noise", type=float, default=0.0)
+    sw.add_argument("--lam-rule", default="validation", choices=["validation", "per-image"],
+                    help="Lasso's λ: one ratio per m chosen on validation images (docs/RESULTS.md's protocol), "
+                         "or the solver's own per-image rule (cross-validation / discrepancy principle)")
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sw.add_argument("--out", required=True, help="directory; an existing results.csv there is resumed")
@@ -205,7 +208,7 @@ def sweep(args) -> int:
                          f"(--accel, --kernel, ...)")
     rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
                      check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
-                     operator=args.operator, params=operator_cli.params(args))
+                     operator=args.operator, params=operator_cli.params(args), lam_rule=args.lam_rule)
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
     return 0
 

@@ -169,8 +169,9 @@ def point_m(domain: str, operator: str, point: dict) -> int:
 
 def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
           seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
-          params: dict | None = None) -> Iterator[dict]:
-    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped."""
+          params: dict | None = None, lam_rule: str = "validation") -> Iterator[dict]:
+    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped.
+    ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule, ``lam_ratio`` left empty)."""
     dom = get_domain(domain)
     if SENSOR in methods and operator == "gaussian":
         raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
@@ -188,8 +189,9 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
                     if row_key(domain, source, method, m, name, noise, seed, label) not in done]
             if not todo:
                 continue
+            per_image = lam_rule == "per-image" and method.startswith("lasso-")
             ratio = lambda_ratio(domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
-                if method.startswith(TUNED) else None
+                if method.startswith(TUNED) and not per_image else None
             for start in range(0, len(todo), BATCH[domain]):
                 chunk = todo[start:start + BATCH[domain]]
                 problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
@@ -215,7 +217,7 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True,
-              operator: str = "gaussian", params: dict | None = None) -> list[dict]:
+              operator: str = "gaussian", params: dict | None = None, lam_rule: str = "validation") -> list[dict]:
     """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows.
     One operator per directory (gaussian's m values may vary); a CSV from before the ``operator`` column
     is rewritten with it (its rows are gaussian)."""
@@ -241,7 +243,7 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new_file:
             writer.writeheader()
-        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done, operator, params):
+        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule):
             writer.writerow(row)
             f.flush()
             rows.append(row)

@@ -10,6 +10,9 @@ class LinearOperator(torch.nn.Module):
     """
 
     name = ""
+    # True when every measurement sees the whole image in the same random way (Gaussian rows), so that the error on
+    # held-out measurements estimates the image's error (Lasso's λ rule cross-validates then)
+    exchangeable = False
 
     def __init__(self, image_shape: tuple[int, int, int], m: int):
         super().__init__()

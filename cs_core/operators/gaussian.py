@@ -13,6 +13,7 @@ class GaussianOperator(LinearOperator):
     """y = A vec(x), A ∈ R^{m×n} with i.i.d. N(0, 1/m) entries so that E‖Ax‖² = ‖x‖²."""
 
     name = "gaussian"
+    exchangeable = True
 
     def __init__(self, image_shape, m: int, generator: torch.Generator, device: torch.device):
         n = math.prod(image_shape)

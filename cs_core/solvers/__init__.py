@@ -13,7 +13,7 @@ from ..priors import PRIORS
 from ..problem import Problem
 from . import dip, finetune, ilo, oracle, sparsegen, tv
 from .csgm import CSGMSettings, csgm
-from .lasso import DEFAULT_ITERATIONS, LassoSettings, fista
+from .lasso import LassoSettings, fista, planned_iterations
 from .snapshot import Snapshot
 from .warmstart import phase_two_steps
 
@@ -43,7 +43,7 @@ class Method:
 
 
 def _lasso_iterations(options: Options) -> int:
-    return options.iterations or DEFAULT_ITERATIONS
+    return planned_iterations(options.iterations, options.lam is None and options.lam_ratio is None)
 
 
 def _csgm_iterations(prior_name: str):
@@ -63,7 +63,7 @@ def _dip(problem, options, every):
 
 def _lasso(basis_name: str):
     def start(problem, options, every):
-        settings = LassoSettings(_lasso_iterations(options), options.lam, options.lam_ratio)
+        settings = LassoSettings(options.iterations, options.lam, options.lam_ratio)
         return fista(problem, BASES[basis_name], settings, every, method=f"lasso-{basis_name}")
     return start
 
