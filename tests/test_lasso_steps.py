@@ -12,7 +12,8 @@ from cs_core.domains import DOMAINS
 from cs_core.errors import InputError
 from cs_core.problem import make_problem
 from cs_core.solvers import Options, check_options
-from cs_core.solvers.lasso import BacktrackingStep, LassoSettings, choose_lambda, fista, lambda_max, soft_threshold
+from cs_core.solvers.lasso import (BACKTRACKING_DECREASE, BacktrackingStep, LassoSettings, choose_lambda, fista,
+                                  lambda_max, soft_threshold)
 
 MNIST, FACES = DOMAINS["mnist"], DOMAINS["faces"]
 CPU = torch.device("cpu")
@@ -85,10 +86,10 @@ def test_backtracking_l_stays_between_its_start_and_twice_the_norm_and_backtrack
     assert floor <= norm and lipschitz.min() >= floor
     assert lipschitz.max() <= 2 * norm * (1 + 1e-5)
     # a step is retried at most log₂(‖A‖²/L₀) + 1 times, and after convergence no more often than the
-    # 0.9-per-iteration decrease makes necessary: one doubling per log₂(2)/log₂(1/0.9) ≈ 6.6 iterations
+    # per-iteration decrease makes necessary: one doubling per log(2)/log(1/decrease) iterations (13.5 at 0.95)
     assert np.diff(backtracks).max() <= np.log2(norm / floor) + 1
     late = backtracks[-1] - backtracks[999]
-    assert late <= 1000 * np.log(1 / 0.9) / np.log(2) + 2
+    assert late <= 1000 * np.log(1 / BACKTRACKING_DECREASE) / np.log(2) + 2
     objectives = np.array([s.objective[0] for s in snaps])
     assert objectives[-1] <= objectives[999] * (1 + 1e-6)  # still at the minimum, no drift
 
@@ -115,7 +116,9 @@ def test_a_batch_of_different_images_equals_each_image_alone():
                            LassoSettings(iterations=150, lam_ratio=settings.lam_ratio[i].item())))
         assert together.extra["lipschitz"][i] == pytest.approx(alone.extra["lipschitz"][0], rel=1e-4)
         assert together.extra["backtracks"][i] == alone.extra["backtracks"][0]
-        torch.testing.assert_close(together.estimate[i], alone.estimate[0], atol=1e-4, rtol=0)  # matmul rounding
+        assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-5)
+        # batched and single matrix products round differently; 150 iterations amplify it to ~1e-4
+        torch.testing.assert_close(together.estimate[i], alone.estimate[0], atol=5e-4, rtol=0)
     assert len(set(together.extra["backtracks"])) > 1  # the images really backtracked differently
 
 
