@@ -12,7 +12,7 @@ Two step rules (``LassoSettings.step``); Ψ orthonormal, so ‖AΨ‖ = ‖A‖:
   log₂(‖A‖²/L₀) + 1 times. Momentum follows L: t⁺ = (1 + √(1 + 4(L'/L)t²))/2 with L' the first trial
   (≤ the accepted L⁺), so (t⁺² − t⁺)/L⁺ ≤ t²/L and Beck–Teboulle's bound F(c_k) − F* ≤ L_k‖c₀ − c*‖²/(2t_k²)
   holds with the local L's in place of ‖A‖². On the bench's faces problem L settles at 3–8 against
-  ‖A‖² ≈ 35: 2.5× fewer iterations. (Monotone backtracking, L never decreasing, gains little there: the
+  ‖A‖² ≈ 35: 2.3× fewer iterations (docs/benchmarks.md). (Monotone backtracking, L never decreasing, gains little there: the
   first step, along ΨᵀAᵀy, already needs L ≈ 31.)
 - ``"power"``: the constant step 1/L with L = 1.05·‖A‖² from a power iteration, which approaches from below
   (within 2 % after 100 steps on Gaussian A), so a 5 % margin keeps it safe. The published sweeps use it.
@@ -96,10 +96,10 @@ class BacktrackingStep:
     """Backtracking per image (module docstring). AΨc is carried in float64 by linearity (AΨc⁺ = AΨv + AΨd,
     AΨv = AΨc + β(AΨc − AΨc₋)), so an iteration costs one Aᵀ and one A, and each retried step one more A."""
 
-    def __init__(self, problem: Problem, basis: Basis, coeffs: torch.Tensor, seed: int = 0):
+    def __init__(self, problem: Problem, basis: Basis, coeffs: torch.Tensor):
         self.problem, self.basis = problem, basis
         op, batch = problem.operator, coeffs.shape[0]
-        probe = torch.randn(coeffs.shape[1:], generator=torch.Generator().manual_seed(seed)).to(coeffs.device)
+        probe = torch.randn(coeffs.shape[1:], generator=torch.Generator().manual_seed(0)).to(coeffs.device)
         rayleigh = (op.A(basis.synthesis(probe[None])).double() ** 2).sum() / (probe.double() ** 2).sum()
         self.floor = float(rayleigh.clamp_min(1e-12))  # L₀ ≤ ‖A‖²
         self.lipschitz = torch.full((batch,), self.floor, dtype=torch.float64, device=coeffs.device)  # (B,)
