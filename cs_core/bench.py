@@ -13,8 +13,9 @@
    1/(2m)‖y − Xw‖² + α‖w‖₁, so α = λ/m is our ½‖y − AΨc‖² + λ‖c‖₁ divided by m. F* is the best
    objective either solver reaches when run tightly; each solver is then timed to
    F ≤ F*(1 + ``LASSO_MATCH``): FISTA for the smallest iteration count that gets there, sklearn for
-   the loosest ``tol`` of ``SKLEARN_TOLS`` that gets there. Then a batch of ``BATCH_IMAGES`` faces
-   (one A): FISTA on the whole batch against sklearn image by image, per-image times.
+   the loosest ``tol`` of ``SKLEARN_TOLS`` that gets there. FISTA with both step rules side by side:
+   backtracking (the default, "after") and the power-iteration step ("before"). Then a batch of
+   ``BATCH_IMAGES`` faces (one A): FISTA on the whole batch against sklearn image by image, per-image times.
 3. **Time to the first streamed snapshot** of ``run_methods`` (every 5 iterations) on the demo's
    default settings: MNIST digit, m = 100, lasso-pixel + csgm-vae; faces, m = 500, lasso-dct + csgm-dcgan.
 4. **Peak memory**: the process's peak RSS after each section (CPU), or
@@ -43,7 +44,7 @@ from .problem import SOLVER_STREAM, Problem, make_problem, stream
 from .session import run_methods
 from .solvers import Options
 from .solvers.csgm import CSGMSettings, csgm
-from .solvers.lasso import LassoSettings, choose_lambda, fista
+from .solvers.lasso import STEP_RULES, LassoSettings, choose_lambda, fista
 
 FACE_SEED = 2000           # sampling seeds ≥ 2000 are never used elsewhere: an in-range face G(z)
 PROBLEM_SEED = 0           # seed of A, the noise and the CSGM starts
@@ -58,6 +59,8 @@ PAPER_STEPS, PAPER_LR, PAPER_RESTARTS = 500, 0.1, 2  # CSGM "before": the paper'
 FAST_DCGAN = dict(steps=200, lr=1.0, restarts=4, optimiser="lbfgs", prune_after=60, patience=25)
 BENCH_LAM_RATIO = 0.01     # λ = 0.01·λ_max, fixed (Lasso's default before its per-image rule): one problem for both
 BATCH_IMAGES = 16          # the batched FISTA row: faces G(z) for FACE_SEED + 0..15, one A
+# FISTA's step rules side by side: the default (backtracking, "after") and the power-iteration step ("before")
+STEP_KEYS = {"backtracking": "fista", "power": "fista_power"}
 
 
 @dataclass(frozen=True)
@@ -263,13 +266,25 @@ def _sklearn_fit(X, y, lam: float, tol: float, max_iter: int):
     return seconds, lasso_objective(X, y, model.coef_, lam), int(model.n_iter_)
 
 
-def _fista_time(problem: Problem, basis, basis_name: str, iterations: int) -> tuple[float, float]:
+def _fista_time(problem: Problem, basis, basis_name: str, iterations: int, step: str) -> tuple[float, float]:
     """Seconds (solver's own clock, from the start: λ and the first L included) and final objective of ``iterations``."""
     final = None
-    settings = LassoSettings(iterations, lam_ratio=BENCH_LAM_RATIO)
+    settings = LassoSettings(iterations, lam_ratio=BENCH_LAM_RATIO, step=step)
     for final in fista(problem, basis, settings, None, method=f"lasso-{basis_name}"):
         pass
     return final.seconds, final.objective[0]
+
+
+def _fista_trace(problem: Problem, basis, step: str, settings: BenchSettings) -> list:
+    """(iteration, objective per image, retried steps per image) every ``fista_every`` iterations up to ``fista_cap``."""
+    return [(s.iteration, s.objective, s.extra.get("backtracks"))
+            for s in fista(problem, basis, LassoSettings(settings.fista_cap, lam_ratio=BENCH_LAM_RATIO, step=step),
+                           every=settings.fista_every)]
+
+
+def _first_hit(trace, targets):
+    """The first (iteration, retried steps) of ``trace`` where every image is at or below its target."""
+    return next(((it, tries) for it, f, tries in trace if all(v <= t for v, t in zip(f, targets))), (None, None))
 
 
 def bench_lasso_basis(problem: Problem, basis_name: str, repeats: int, settings: BenchSettings) -> dict:
@@ -279,48 +294,46 @@ def bench_lasso_basis(problem: Problem, basis_name: str, repeats: int, settings:
     X = design_matrix(problem, basis).numpy()
     y = problem.y[0].double().cpu().numpy()
 
-    # F*: the best of a tight sklearn fit and a long FISTA run.
+    # F*: the best of a tight sklearn fit and long FISTA runs with either step rule.
     tight_s, tight_f, tight_iter = _sklearn_fit(X, y, lam, settings.sklearn_tight_tol, settings.sklearn_max_iter)
-    trace = [(s.iteration, s.objective[0])
-             for s in fista(untimed, basis, LassoSettings(settings.fista_cap, lam_ratio=BENCH_LAM_RATIO),
-                                 every=settings.fista_every)]
-    fista_best = min(f for _, f in trace)
+    traces = {step: _fista_trace(untimed, basis, step, settings) for step in STEP_RULES}
+    fista_best = min(f[0] for trace in traces.values() for _, f, _ in trace)
     f_star = min(tight_f, fista_best)
     target = f_star * (1 + LASSO_MATCH)
 
-    fista_iters = next((i for i, f in trace if f <= target), None)
     sk_tol = sk_iter = None
     for tol in settings.sklearn_tols:
         seconds, objective, n_iter = _sklearn_fit(X, y, lam, tol, settings.sklearn_max_iter)
         if objective <= target:
             sk_tol, sk_iter = tol, n_iter
             break
-
-    fista_runs, sk_runs = [], []
-    for _ in range(repeats):
-        if fista_iters is not None:
-            fista_runs.append(_fista_time(untimed, basis, basis_name, fista_iters))
-        if sk_tol is not None:
-            sk_runs.append(_sklearn_fit(X, y, lam, sk_tol, settings.sklearn_max_iter)[:2])
-    fista_s = _median([r[0] for r in fista_runs])
+    sk_runs = [_sklearn_fit(X, y, lam, sk_tol, settings.sklearn_max_iter)[:2] for _ in range(repeats)] \
+        if sk_tol is not None else []
     sk_s = _median([r[0] for r in sk_runs])
-    return {
+
+    out = {
         "lam": lam, "alpha": lam / X.shape[0], "F_star": f_star, "target": target,
         "F_star_from": "sklearn" if tight_f <= fista_best else "fista",
         "sklearn_tight": {"tol": settings.sklearn_tight_tol, "objective": tight_f, "n_iter": tight_iter,
                           "seconds": tight_s},
-        "fista": {"iterations": fista_iters, "seconds": fista_s,
-                  "objective": _median([r[1] for r in fista_runs]), "samples_s": [r[0] for r in fista_runs]},
         "sklearn": {"tol": sk_tol, "n_iter": sk_iter, "seconds": sk_s,
                     "objective": _median([r[1] for r in sk_runs]), "samples_s": [r[0] for r in sk_runs]},
-        "speedup": _ratio(sk_s, fista_s),
     }
+    for step, key in STEP_KEYS.items():
+        iterations, tries = _first_hit(traces[step], [target])
+        runs = [_fista_time(untimed, basis, basis_name, iterations, step) for _ in range(repeats)] \
+            if iterations is not None else []
+        seconds = _median([r[0] for r in runs])
+        out[key] = {"step": step, "iterations": iterations, "retried_steps": tries and tries[0], "seconds": seconds,
+                    "objective": _median([r[1] for r in runs]), "samples_s": [r[0] for r in runs]}
+        out[f"speedup{key.removeprefix('fista')}"] = _ratio(sk_s, seconds)
+    return out
 
 
 def bench_lasso_batch(device: torch.device, repeats: int, settings: BenchSettings, basis_name: str = "dct") -> dict:
-    """FISTA on ``settings.batch_images`` faces at once (one A) against sklearn image by image, each image to
-    F ≤ F*ᵢ(1 + ``LASSO_MATCH``), F*ᵢ from a long FISTA run (``fista_cap`` iterations; the single-image rows
-    show it within 1e-4 of sklearn's tight fits). Per-image times."""
+    """FISTA on ``settings.batch_images`` faces at once (one A), with either step rule, against sklearn image by
+    image, each image to F ≤ F*ᵢ(1 + ``LASSO_MATCH``), F*ᵢ the best of long FISTA runs (``fista_cap`` iterations;
+    the single-image rows show it within 1e-4 of sklearn's tight fits). Per-image times."""
     from .priors.sampling import sample
     basis = BASES[basis_name]
     truth = torch.cat([sample("dcgan", FACE_SEED + i, device) for i in range(settings.batch_images)])
@@ -329,10 +342,9 @@ def bench_lasso_batch(device: torch.device, repeats: int, settings: BenchSetting
     lams = choose_lambda(problem, basis, LassoSettings(lam_ratio=BENCH_LAM_RATIO)).tolist()
     X = design_matrix(problem, basis).numpy()
     ys = problem.y.double().cpu().numpy()
-    trace = [(s.iteration, s.objective)
-             for s in fista(untimed, basis, LassoSettings(settings.fista_cap, lam_ratio=BENCH_LAM_RATIO),
-                                 every=settings.fista_every)]
-    targets = [min(f[i] for _, f in trace) * (1 + LASSO_MATCH) for i in range(settings.batch_images)]
+    traces = {step: _fista_trace(untimed, basis, step, settings) for step in STEP_RULES}
+    targets = [min(f[i] for trace in traces.values() for _, f, _ in trace) * (1 + LASSO_MATCH)
+               for i in range(settings.batch_images)]
     sk_s = []
     for i in range(settings.batch_images):
         reached = next((tol for tol in settings.sklearn_tols
@@ -340,14 +352,18 @@ def bench_lasso_batch(device: torch.device, repeats: int, settings: BenchSetting
         if reached is not None:
             sk_s.append(_median([_sklearn_fit(X, ys[i], lams[i], reached, settings.sklearn_max_iter)[0]
                                  for _ in range(repeats)]))
-    iterations = next((it for it, f in trace if all(v <= t for v, t in zip(f, targets))), None)
-    fista_s = _median([_fista_time(untimed, basis, basis_name, iterations)[0] for _ in range(repeats)]) \
-        if iterations is not None else None
-    per_image = fista_s / settings.batch_images if fista_s is not None else None
     sk_per_image = statistics.fmean(sk_s) if len(sk_s) == settings.batch_images else None
-    return {"basis": basis_name, "images": settings.batch_images, "fista": {"iterations": iterations, "seconds": fista_s,
-            "per_image_s": per_image}, "sklearn": {"per_image_s": sk_per_image, "samples_s": sk_s},
-            "speedup_per_image": _ratio(sk_per_image, per_image)}
+    out = {"basis": basis_name, "images": settings.batch_images,
+           "sklearn": {"per_image_s": sk_per_image, "samples_s": sk_s}}
+    for step, key in STEP_KEYS.items():
+        iterations, tries = _first_hit(traces[step], targets)
+        fista_s = _median([_fista_time(untimed, basis, basis_name, iterations, step)[0] for _ in range(repeats)]) \
+            if iterations is not None else None
+        per_image = fista_s / settings.batch_images if fista_s is not None else None
+        out[key] = {"step": step, "iterations": iterations, "retried_steps": tries, "seconds": fista_s,
+                    "per_image_s": per_image}
+        out[f"speedup_per_image{key.removeprefix('fista')}"] = _ratio(sk_per_image, per_image)
+    return out
 
 
 def bench_lasso(problem: Problem, repeats: int, settings: BenchSettings) -> dict:
@@ -490,19 +506,27 @@ def format_report(result: dict) -> str:
         "",
         f"### Lasso, same problem, equal objective F ≤ F*(1 + {result['lasso']['setting']['match']:g})",
         "",
-        "| basis | λ | F* | FISTA iterations | FISTA s | sklearn tol | sklearn epochs | sklearn s | speed-up |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| basis | λ | F* | FISTA step | FISTA iterations (retried) | FISTA s | sklearn tol | sklearn epochs | "
+        "sklearn s | speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ("dct", "wavelet"):
         r = result["lasso"][name]
-        lines.append(
-            f"| {name} | {_f(r['lam'])} | {_f(r['F_star'], 6)} | {_f(r['fista']['iterations'])} | "
-            f"{_f(r['fista']['seconds'])} | {_f(r['sklearn']['tol'])} | {_f(r['sklearn']['n_iter'])} | "
-            f"{_f(r['sklearn']['seconds'])} | {_f(r['speedup'])}× |")
+        for key in ("fista_power", "fista"):
+            f = r[key]
+            lines.append(
+                f"| {name} | {_f(r['lam'])} | {_f(r['F_star'], 6)} | {f['step']} | {_f(f['iterations'])} "
+                f"({'—' if f['retried_steps'] is None else f['retried_steps']}) | {_f(f['seconds'])} | {_f(r['sklearn']['tol'])} | "
+                f"{_f(r['sklearn']['n_iter'])} | {_f(r['sklearn']['seconds'])} | "
+                f"{_f(r['speedup' + key.removeprefix('fista')])}× |")
     b = result["lasso"]["batch"]
-    lines += ["", f"Batch of {b['images']} faces (Lasso-{b['basis']}, one A): FISTA {_f(b['fista']['iterations'])} "
-              f"iterations, {_f(b['fista']['seconds'])} s for the batch = {_f(b['fista']['per_image_s'])} s per image; "
-              f"sklearn {_f(b['sklearn']['per_image_s'])} s per image; speed-up per image **{_f(b['speedup_per_image'])}×**."]
+    lines += ["", f"Batch of {b['images']} faces (Lasso-{b['basis']}, one A), sklearn {_f(b['sklearn']['per_image_s'])} s "
+              f"per image:", "", "| FISTA step | iterations | s for the batch | s per image | speed-up per image |",
+              "|---|---|---|---|---|"]
+    for key in ("fista_power", "fista"):
+        f = b[key]
+        lines.append(f"| {f['step']} | {_f(f['iterations'])} | {_f(f['seconds'])} | {_f(f['per_image_s'])} | "
+                     f"**{_f(b['speedup_per_image' + key.removeprefix('fista')])}×** |")
     lines += ["", f"### Time to the first streamed snapshot (every {SNAPSHOT_EVERY} iterations, from building A and y)",
               "", "| setting | methods | first frame s | all methods reported s | first frame, first run s |",
               "|---|---|---|---|---|"]

@@ -13,7 +13,7 @@ from ..priors import PRIORS
 from ..problem import Problem
 from . import dip, finetune, ilo, oracle, sparsegen, tv
 from .csgm import CSGMSettings, csgm
-from .lasso import LassoSettings, fista, planned_iterations
+from .lasso import STEP_RULES, LassoSettings, fista, planned_iterations
 from .snapshot import Snapshot
 from .warmstart import phase_two_steps
 
@@ -30,6 +30,7 @@ class Options:
     lam_ratio: float | None = None  # or λ as a fraction of ‖ΨᵀAᵀy‖∞ (Lasso) / ‖Aᵀy‖∞ (TV), per image
     csgm_lam: float | None = None   # CSGM's ‖z‖² weight
     lr: float | None = None         # CSGM's / DIP's Adam learning rate
+    lasso_step: str | None = None   # FISTA's step rule, "backtracking" (the default) or "power"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def _dip(problem, options, every):
 
 def _lasso(basis_name: str):
     def start(problem, options, every):
-        settings = LassoSettings(options.iterations, options.lam, options.lam_ratio)
+        settings = LassoSettings(options.iterations, options.lam, options.lam_ratio,
+                                 options.lasso_step or LassoSettings.step)
         return fista(problem, BASES[basis_name], settings, every, method=f"lasso-{basis_name}")
     return start
 
@@ -160,6 +162,12 @@ def _count(value, what: str, limit: int):
     return value
 
 
+def _step_rule(value):
+    if value is not None and value not in STEP_RULES:
+        raise InputError(f"the Lasso step rule must be one of {', '.join(STEP_RULES)}; got {value!r}")
+    return value
+
+
 def check_options(options: Options) -> Options:
     return Options(
         iterations=_count(options.iterations, "iterations", MAX_ITERATIONS),
@@ -168,4 +176,5 @@ def check_options(options: Options) -> Options:
         lam_ratio=_finite(options.lam_ratio, "λ ratio"),
         csgm_lam=_finite(options.csgm_lam, "CSGM λ"),
         lr=_finite(options.lr, "learning rate", positive=True),
+        lasso_step=_step_rule(options.lasso_step),
     )
