@@ -65,7 +65,8 @@ def build_parser() -> Parser:
                      help="lasso-pixel, lasso-dct, lasso-wavelet, csgm-vae (mnist), csgm-dcgan (faces); repeatable")
     rec.add_argument("--iters", type=int, help="iterations (Lasso) / Adam steps (CSGM); default per method")
     rec.add_argument("--restarts", type=int, help="CSGM random restarts (default per prior)")
-    rec.add_argument("--lam", type=float, help="Lasso's ℓ1 weight λ (default: a fraction of λ_max, see README)")
+    rec.add_argument("--lam", type=float, help="Lasso's ℓ1 weight λ (default: chosen per image, by cross-validation "
+                                               "or the discrepancy principle, see README)")
     rec.add_argument("--csgm-lam", type=float, help="CSGM's ‖z‖² weight (default per prior)")
     rec.add_argument("--lr", type=float, help="CSGM's Adam learning rate (default per prior)")
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")

@@ -560,7 +560,8 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                     csgm_lam = gr.Textbox(label="CSGM λ (‖z‖² weight)", placeholder=default_text("lam"),
                                           elem_id="csgm-lam", min_width=120)
                 with gr.Row():
-                    lam = gr.Textbox(label="Lasso / TV λ", placeholder="default: a fraction of ‖ΨᵀAᵀy‖∞ / ‖Aᵀy‖∞",
+                    lam = gr.Textbox(label="Lasso / TV λ",
+                                     placeholder="default: Lasso per image (cross-validation / σ√m), TV a fraction of ‖Aᵀy‖∞",
                                      elem_id="lam", min_width=120)
                     seed = gr.Number(0, precision=0, label="seed", elem_id="seed", min_width=120)
                 device_choice = gr.Radio(list(DEVICE_CHOICES), value="auto",
