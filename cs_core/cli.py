@@ -100,6 +100,14 @@ def build_parser() -> Parser:
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     bench.add_argument("--json", action="store_true")
 
+    check = commands.add_parser("lambda-check", help="Lasso with its default per-image λ against each operator's "
+                                                     "trivial estimate, on the gallery and the validation images")
+    check.add_argument("--domain", required=True, choices=list(DOMAINS))
+    check.add_argument("--noise", default="0,0.01", help="comma-separated noise levels σ")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
+    check.add_argument("--out", required=True, help="CSV file (rewritten), one row per image; a table is printed")
+
     beyond_cli.add_parser(commands)
 
     sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
@@ -214,6 +222,23 @@ def sweep(args) -> int:
     return 0
 
 
+def lambda_check(args) -> int:
+    import csv
+    from .experiments import TRIVIAL_FIELDS, against_trivial, trivial_table
+    from .problem import check_noise
+    noises = [check_noise(n) for n in parse_list(args.noise, float, "--noise")]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [row for noise in noises for row in against_trivial(args.domain, noise, args.seed,
+                                                                resolve_device(args.device))]
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=TRIVIAL_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(trivial_table(rows))
+    return 0
+
+
 def bench(args) -> int:
     from .bench import format_report, run_bench
     if args.repeats < 1:
@@ -228,8 +253,9 @@ def bench(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "sample": sample,
-                    "landscape": landscape_cli.run, "sketch": sketch_cli.run, "beyond": beyond_cli.command}
+        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "lambda-check": lambda_check,
+                    "sample": sample, "landscape": landscape_cli.run, "sketch": sketch_cli.run,
+                    "beyond": beyond_cli.command}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

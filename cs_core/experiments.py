@@ -28,6 +28,7 @@ from .bases import BASES
 from .domains import get_domain
 from .errors import InputError
 from .images import load_image
+from .metrics import all_metrics
 from .palette import method_color
 from .operators import build_operator
 from .problem import OPERATOR_STREAM, make_problem, stream
@@ -176,7 +177,8 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
           seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
           params: dict | None = None, lam_rule: str = "validation") -> Iterator[dict]:
     """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped.
-    ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule, ``lam_ratio`` left empty)."""
+    ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
+    app runs it; ``lam_ratio`` left empty)."""
     dom = get_domain(domain)
     if SENSOR in methods and operator == "gaussian":
         raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
@@ -200,8 +202,9 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
             for start in range(0, len(todo), BATCH[domain]):
                 chunk = todo[start:start + BATCH[domain]]
                 problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
+                step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
                 final = sensor_snapshot(problem) if method == SENSOR else \
-                    run_to_end(problem, [method], Options(lam_ratio=ratio, lasso_step=PUBLISHED_LASSO_STEP))[method]
+                    run_to_end(problem, [method], Options(lam_ratio=ratio, lasso_step=step))[method]
                 for j, index in enumerate(chunk):
                     yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
                            "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
@@ -343,4 +346,54 @@ def markdown_table(summary, domain: str, source: str) -> str:
             point = next((p for p in summary[(domain, source, method)] if p[0] == m), None)
             cells.append("" if point is None else f"{point[1]:.4f} ± {point[2]:.4f} (n={point[3]})")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# Lasso's default λ rule against each operator's trivial estimate (issue 15): the operator presets checked
+# (gaussian at m = n/8), and the bases per domain.
+TRIVIAL_PRESETS = (("superres", {"factor": 2}), ("superres", {"factor": 4}), ("inpaint", {"mask": "center"}),
+                   ("inpaint", {"mask": "random", "keep": 0.3}), ("fourier", {"accel": 4}), ("blur", {}),
+                   ("gaussian", None))
+TRIVIAL_BASES = {"mnist": ("pixel", "dct", "wavelet"), "faces": ("dct", "wavelet")}
+TRIVIAL_FIELDS = ["domain", "set", "operator", "basis", "noise", "image", "lam_ratio", "lasso_mse", "trivial_mse"]
+
+
+def against_trivial(domain: str, noise: float, seed: int, device: torch.device) -> Iterator[dict]:
+    """One row per (image set, operator preset, basis, image): Lasso with its default per-image λ rule (and the
+    default step) against ``operator.trivial`` (zero-filled, upsampled, blurred, least-norm) on the same y.
+    Image sets: the domain's whole gallery and its validation images."""
+    from .assets import list_assets
+    dom = get_domain(domain)
+    gallery = list_assets(domain)
+    validation = validation_images(domain)
+    sets = {"gallery": ImageSet([a.name for a in gallery], torch.cat([load_image(a.path, dom) for a in gallery])),
+            "validation": ImageSet([f"validation-{i}" for i in range(len(validation))], validation)}
+    for set_name, data in sets.items():
+        for operator, params in TRIVIAL_PRESETS:
+            params = {"m": dom.n // 8} if params is None else params
+            problem = make_problem(data.images, dom, operator, params, noise, seed, device)
+            trivial = all_metrics(problem.operator.trivial(problem.y).cpu(), problem.truth.cpu())["mse"]
+            for basis in TRIVIAL_BASES[domain]:
+                *_, final = fista(problem, BASES[basis], LassoSettings())
+                for i, name in enumerate(data.names):
+                    yield {"domain": domain, "set": set_name, "operator": describe_operator(operator, params),
+                           "basis": basis, "noise": noise, "image": name, "lam_ratio": final.extra["lam_ratio"][i],
+                           "lasso_mse": final.mse[i], "trivial_mse": trivial[i]}
+
+
+def trivial_table(rows: list[dict]) -> str:
+    """Markdown: per (set, operator, σ, basis) the mean MSE of Lasso and of the trivial estimate, and how many
+    images Lasso loses (by more than 0.2 %) with the worst ratio."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["set"], r["operator"], float(r["noise"]), r["basis"]), []).append(r)
+    lines = ["| images | operator | σ | basis | Lasso (default λ) | trivial | Lasso ÷ trivial (mean) | images lost "
+             "| worst ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    for (set_name, operator, noise, basis), group in groups.items():
+        lasso = np.array([float(r["lasso_mse"]) for r in group])
+        trivial = np.array([float(r["trivial_mse"]) for r in group])
+        ratio = lasso / np.maximum(trivial, 1e-12)
+        lines.append(f"| {set_name} ({len(group)}) | {operator} | {noise:g} | {basis} | {lasso.mean():.5f} | "
+                     f"{trivial.mean():.5f} | {lasso.mean() / trivial.mean():.2f} | {int((ratio > 1.002).sum())} | "
+                     f"{ratio.max():.3f} |")
     return "\n".join(lines)

@@ -79,3 +79,29 @@ def test_noiseless_super_resolution_of_a_photo_is_never_worse_than_block_average
     for basis in ("wavelet", "dct"):
         mse = np.array(last(fista(problem, BASES[basis], LassoSettings())).mse)
         assert (mse <= upsampled * 1.002).all(), (basis, mse, upsampled)
+
+
+def test_the_trivial_estimates_are_least_norm_and_zero_filled():
+    images = validation_images("mnist")[:2]
+    gaussian = make_problem(images, DOMAINS["mnist"], "gaussian", {"m": 100}, 0.0, 0, CPU)
+    least_norm = (torch.linalg.pinv(gaussian.operator.matrix) @ gaussian.y.T).T.reshape(images.shape).clamp(0, 1)
+    assert torch.allclose(gaussian.operator.trivial(gaussian.y), least_norm, atol=1e-5)
+    inpaint = make_problem(images, DOMAINS["mnist"], "inpaint", {"mask": "center"}, 0.0, 0, CPU)
+    filled = inpaint.operator.trivial(inpaint.y)
+    hidden = ~inpaint.operator.keep_mask
+    assert (filled[:, :, hidden] == 0).all() and torch.equal(filled[:, :, ~hidden], images[:, :, ~hidden])
+
+
+def test_sweep_with_the_per_image_rule_and_lambda_check_from_the_command_line(tmp_path):
+    import csv
+    import subprocess
+    import sys
+    run = lambda *args: subprocess.run([sys.executable, "-m", "cs_core", *map(str, args)],  # noqa: E731
+                                       capture_output=True, text=True)
+    swept = run("sweep", "--domain", "mnist", "--methods", "lasso-dct", "--m", 60, "--images", 3,
+                "--lam-rule", "per-image", "--out", tmp_path / "sweep")
+    assert swept.returncode == 0, swept.stderr
+    rows = list(csv.DictReader((tmp_path / "sweep" / "results.csv").open()))
+    assert len(rows) == 3 and all(r["lam_ratio"] == "" and int(r["iterations"]) == RULE_ITERATIONS for r in rows)
+    bad = run("lambda-check", "--domain", "mnist", "--noise", "-1", "--out", tmp_path / "check.csv")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and len(bad.stderr.strip().splitlines()) == 1

@@ -29,6 +29,12 @@ class LinearOperator(torch.nn.Module):
         """What the sensor saw, as images ``(B, C, H, W)`` in [0, 1] for display."""
         raise NotImplementedError
 
+    def trivial(self, y: torch.Tensor) -> torch.Tensor:
+        """The estimate the sensor gives with no prior, ``(B, C, H, W)`` in [0, 1]: what a default reconstruction
+        should never lose to. Here the view (the low-resolution image upsampled, the zero-filled MRI image,
+        the blurred image)."""
+        return self.view(y)
+
     def pattern(self) -> torch.Tensor | None:
         """What the sensor samples, as one image ``(1, 1, H', W')`` in [0, 1] (a k-space mask, a blur
         kernel), or None when the view says it all."""

@@ -27,6 +27,21 @@ class GaussianOperator(LinearOperator):
     def A_adjoint(self, y):
         return (y @ self.matrix).reshape(y.shape[0], *self.image_shape)
 
+    def trivial(self, y, iterations: int = 50):
+        """The least-norm solution A⁺y = Aᵀ(AAᵀ)⁻¹y, clamped to [0, 1]; (AAᵀ)⁻¹y by conjugate gradients, matrix-free
+        (AAᵀ is well conditioned for m < n: its eigenvalues lie near (n/m)(1 ± √(m/n))²)."""
+        gram = lambda v: (v @ self.matrix) @ self.matrix.T  # noqa: E731
+        w = torch.zeros_like(y)
+        residual = y - gram(w)
+        direction, norm = residual, (residual ** 2).sum(1, keepdim=True)
+        for _ in range(iterations):
+            applied = gram(direction)
+            step = norm / (direction * applied).sum(1, keepdim=True).clamp_min(1e-30)
+            w, residual = w + step * direction, residual - step * applied
+            new_norm = (residual ** 2).sum(1, keepdim=True)
+            direction, norm = residual + (new_norm / norm.clamp_min(1e-30)) * direction, new_norm
+        return self.A_adjoint(w).clamp(0, 1)
+
     def view(self, y):
         """Back-projection Aᵀy, min–max scaled per image to [0, 1]."""
         back = self.A_adjoint(y)

@@ -32,6 +32,10 @@ class InpaintOperator(LinearOperator):
         out[:, :, self.keep_mask] = y.reshape(y.shape[0], self.image_shape[0], -1)
         return out
 
+    def trivial(self, y):
+        """Zero-filled: the observed pixels, 0 elsewhere (Aᵀy = A⁺y)."""
+        return self.A_adjoint(y).clamp(0, 1)
+
     def view(self, y):
         """Observed pixels, with the hidden ones grey."""
         hidden = (~self.keep_mask).to(y.dtype) * HIDDEN_GREY
