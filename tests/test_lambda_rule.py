@@ -30,8 +30,8 @@ def at_ratios(problem, basis, ratios, iterations=DEFAULT_ITERATIONS):
     return last(fista(many, basis, LassoSettings(iterations, lam_ratio=per_image)))
 
 
-def test_the_rule_streams_its_path_then_the_chosen_lambda_within_the_iteration_count():
-    problem = make_problem(validation_images("mnist")[:2], DOMAINS["mnist"], "gaussian", {"m": 200}, 0.01, 0, CPU)
+def test_the_rule_streams_its_path_then_the_chosen_lambda_within_the_iteration_count(device):
+    problem = make_problem(validation_images("mnist")[:2], DOMAINS["mnist"], "gaussian", {"m": 200}, 0.01, 0, device)
     snaps = list(fista(problem, BASES["dct"], LassoSettings(), every=60))
     assert [s.iteration for s in snaps] == list(range(60, RULE_ITERATIONS, 60)) + [RULE_ITERATIONS]
     on_path = [s for s in snaps if s.iteration <= len(RATIO_PATH) * 30]
@@ -52,11 +52,11 @@ def test_cross_validation_is_within_ten_percent_of_the_best_fixed_ratio_on_gauss
     assert ruled < 0.5 * fixed.max()  # and the choice matters
 
 
-def test_the_discrepancy_principle_picks_the_largest_ratio_whose_residual_is_at_the_noise_level():
+def test_the_discrepancy_principle_picks_the_largest_ratio_whose_residual_is_at_the_noise_level(device):
     """Local measurements (inpainting) use ‖y − Ax̂‖ ≤ σ√m: the chosen ratio meets it, the next larger does not."""
     sigma = 0.05
     problem = make_problem(validation_images("mnist")[:4], DOMAINS["mnist"], "inpaint",
-                           {"mask": "random", "keep": 0.5}, sigma, 0, CPU)
+                           {"mask": "random", "keep": 0.5}, sigma, 0, device)
     bound = sigma * problem.operator.m ** 0.5
     final = last(fista(problem, BASES["dct"], LassoSettings()))
     assert "lam_ratio" in final.extra
