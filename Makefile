@@ -51,3 +51,9 @@ results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(MRI) --source real --out docs/results/faces-mri-real
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(BLUR) --source inrange --images 4 --out docs/results/faces-blur-inrange
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(BLUR) --source real --out docs/results/faces-blur-real
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core beyond --out docs/results/faces-beyond
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-dct,lasso-pixel --images 100 --lam-rule per-image --out docs/results/lambda-rule/mnist
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-dct,lasso-pixel --images 100 --noise 0.01 --lam-rule per-image --out docs/results/lambda-rule/mnist-noise0.01
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --source real --methods lasso-wavelet,lasso-dct --m 100,500,1000,2500 --lam-rule per-image --out docs/results/lambda-rule/faces-real
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain mnist --out docs/results/lambda-rule/trivial-mnist.csv
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain faces --out docs/results/lambda-rule/trivial-faces.csv
