@@ -9,7 +9,8 @@ Protocol (docs/RESULTS.md):
   ``VALIDATION_SEED`` + i), never on the images reported. The ratio is recorded in the CSV, and the
   ratios recorded by the published sweeps (docs/results) are reused instead of being recomputed.
 - Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement, one A per (m, seed) shared by
-  the batch; CSGM with the prior's default settings, images and restarts batched. Other operators
+  the batch; CSGM with the prior's default settings, or its paper settings where the default has changed
+  since (``Prior.paper``: DCGAN), images and restarts batched. Other operators
   (``fourier``, ``blur``) are measured at their given parameters (one point, m = the operator's m) and
   recorded in the ``operator`` column; TV's λ ratio is chosen like Lasso's. The pseudo-method ``sensor``
   records the sensor's own view as the estimate (the zero-filled image, the blurred input).
@@ -155,6 +156,21 @@ def sensor_snapshot(problem) -> Snapshot:
                          problem.truth, final=True)
 
 
+def published_csgm(problem, method: str) -> Snapshot | None:
+    """``csgm-<prior>``'s final snapshot with the paper's settings when the prior's default has moved on
+    (``Prior.paper``: every published sweep used them); None for every other method."""
+    from .priors import PRIORS
+    from .solvers.csgm import CSGMSettings, csgm
+    prior = PRIORS.get(method.removeprefix("csgm-")) if method.startswith("csgm-") else None
+    if prior is None or prior.paper is None:
+        return None
+    p = prior.paper
+    settings = CSGMSettings(steps=p.steps, lr=p.lr, restarts=p.restarts, lam=p.lam, optimiser=p.optimiser,
+                            prune_after=p.prune_after, patience=p.patience)
+    *_, final = csgm(problem, prior.load(problem.device), prior.latent_dim, settings, None, method)
+    return final
+
+
 def sweep_points(domain, ms: list[int], operator: str, params: dict | None) -> list[dict]:
     """The operator parameters of each sweep point: one per m for gaussian, else the one given point."""
     if operator != "gaussian":
@@ -204,6 +220,7 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
                 problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
                 step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
                 final = sensor_snapshot(problem) if method == SENSOR else \
+                    published_csgm(problem, method) or \
                     run_to_end(problem, [method], Options(lam_ratio=ratio, lasso_step=step))[method]
                 for j, index in enumerate(chunk):
                     yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],

@@ -79,3 +79,23 @@ def test_the_published_mnist_lambda_choices_are_what_validation_chooses():
     for (domain, _, method, m, _, noise, seed, operator), ratio in published.items():
         assert operator == "gaussian"
         assert choose_lambda_ratio(domain, method, m, noise, seed, torch.device("cpu")) == ratio, (method, m)
+
+
+def test_published_sweeps_keep_the_papers_csgm_where_the_default_moved_on(monkeypatch):
+    """DCGAN's default is now L-BFGS; the faces sweeps in docs/results ran (and rerun) the paper's Adam."""
+    import sys
+    from types import SimpleNamespace
+    from cs_core.experiments import published_csgm
+    from cs_core.priors import PRIORS
+    seen = []
+
+    def fake_csgm(problem, generator, latent_dim, settings, every, method):
+        seen.append(settings)
+        yield "final"
+    monkeypatch.setattr(sys.modules["cs_core.solvers.csgm"], "csgm", fake_csgm)
+    assert published_csgm(SimpleNamespace(device=torch.device("cpu")), "csgm-dcgan") == "final"
+    paper = PRIORS["dcgan"].paper
+    assert (seen[0].optimiser, seen[0].steps, seen[0].lr, seen[0].restarts, seen[0].lam) == \
+        ("adam", paper.steps, paper.lr, paper.restarts, paper.lam) == ("adam", 500, 0.1, 2, 0.001)
+    assert PRIORS["dcgan"].defaults.optimiser == "lbfgs"
+    assert published_csgm(None, "csgm-vae") is None and published_csgm(None, "lasso-dct") is None

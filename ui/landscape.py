@@ -154,8 +154,8 @@ def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
     axis, values = plane_slice(risk, plane, 1.6, SLICE_GRID[prior_name])
     starts = torch.randn((1, restarts, prior.latent_dim), generator=stream(seed, START_STREAM)).to(device)
     paths, last_frame, began = [], 0.0, time.monotonic()
-    steps = prior.defaults.steps
-    for snap in descend(risk, starts, "adam", steps, prior.defaults.lr, every=5):
+    steps = prior.adam.steps
+    for snap in descend(risk, starts, "adam", steps, prior.adam.lr, every=5):
         paths.append(plane.project(snap.z[0]).cpu().numpy())
         timed_out = time.monotonic() - began > max_seconds()
         done = snap.final or stop.is_set() or timed_out

@@ -30,6 +30,14 @@ class Prior:
     load: Callable[[torch.device], torch.nn.Module] = field(repr=False)
     defaults: CSGMDefaults
     source: str
+    # The paper's Adam settings, when the default has moved on: every published sweep of this prior used them
+    # (``experiments`` pins them), and the landscape tab's descent paths follow Adam
+    paper: CSGMDefaults | None = None
+
+    @property
+    def adam(self) -> CSGMDefaults:
+        """The Adam settings: ``paper`` if the default is another optimiser, else the default."""
+        return self.paper or self.defaults
 
 
 PRIORS: dict[str, Prior] = {}
