@@ -12,15 +12,9 @@ from cs_core.images import load_image
 from cs_core.metrics import all_metrics
 from cs_core.problem import make_problem
 from cs_core.solvers.lasso import DEFAULT_ITERATIONS, RATIO_PATH, RULE_ITERATIONS, LassoSettings, fista
+from test_solvers import last
 
 CPU = torch.device("cpu")
-
-
-def last(generator):
-    snapshot = None
-    for snapshot in generator:
-        pass
-    return snapshot
 
 
 def at_ratios(problem, basis, ratios, iterations=DEFAULT_ITERATIONS):

@@ -14,16 +14,10 @@ from cs_core.problem import make_problem
 from cs_core.solvers import Options, check_options
 from cs_core.solvers.lasso import (BACKTRACKING_DECREASE, BacktrackingStep, LassoSettings, choose_lambda, fista,
                                   lambda_max, soft_threshold)
+from test_solvers import last
 
 MNIST, FACES = DOMAINS["mnist"], DOMAINS["faces"]
 CPU = torch.device("cpu")
-
-
-def last(generator):
-    snapshot = None
-    for snapshot in generator:
-        pass
-    return snapshot
 
 
 def reference_problem(m: int = 200, seed: int = 5):
