@@ -176,6 +176,7 @@ class _Kept(LinearOperator):
         super().__init__(operator.image_shape, operator.m)
         self.operator = operator
         self.register_buffer("keep", keep)
+        self._norm_squared = None
 
     def A(self, x):
         out = self.operator.A(x)
@@ -185,7 +186,10 @@ class _Kept(LinearOperator):
         return self.operator.A_adjoint(y * self.keep)
 
     def norm_squared(self, iterations: int = 100, seed: int = 0) -> float:
-        return self.operator.norm_squared(iterations, seed)  # ‖A_kept‖ ≤ ‖A‖: a safe bound
+        """‖A‖² of the whole operator (‖A_kept‖ ≤ ‖A‖: a safe bound), computed once for the path's steps."""
+        if self._norm_squared is None:
+            self._norm_squared = self.operator.norm_squared(iterations, seed)
+        return self._norm_squared
 
 
 def _snapshot(problem: Problem, basis: Basis, coeffs, lam, method, iteration, seconds, final=False, message="",
