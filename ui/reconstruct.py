@@ -416,8 +416,10 @@ different belief about what images look like:
 
 - **Lasso (pixel / DCT / wavelet)** — min_c ½‖y − AΨc‖² + λ‖c‖₁, x̂ = Ψĉ, solved by FISTA: the image is
   sparse in the basis Ψ (pixels, 2-D DCT, Haar wavelet). No training, works on any image, needs many
-  measurements.
-- **CSGM** — min_z ‖y − A G(z)‖² + λ‖z‖², x̂ = G(ẑ), by Adam from several random starts: the image is
+  measurements. λ is chosen per image from y alone (cross-validation on the measurements, or the noise
+  level σ√m), on a path from large λ to small that you watch first.
+- **CSGM** — min_z ‖y − A G(z)‖² + λ‖z‖², x̂ = G(ẑ), from several random starts (Adam for the VAE,
+  L-BFGS for the DCGAN): the image is
   an output of a trained generator G (a VAE for digits, a DCGAN for faces). Works from 5–10× fewer
   measurements — when x\\* lies near the range of G.
 
