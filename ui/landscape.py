@@ -215,8 +215,8 @@ def build(demo: gr.Blocks) -> None:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
                 gr.Markdown("f on the plane through z*, −z* and 0 (z* drawn at random), and CSGM's own restarts "
-                            "(Adam at the prior's learning rate) projected onto it. Real generators are not random: "
-                            "how far does the picture carry? The DCGAN slice takes a while on a CPU.")
+                            "(Adam at the paper's learning rate for the prior) projected onto it. Real generators "
+                            "are not random: how far does the picture carry? The DCGAN slice takes a while on a CPU.")
                 prior = gr.Radio(list(PRIORS), value="vae", label="Prior", elem_id="ls-prior")
                 slice_m = gr.Slider(10, 2000, value=100, step=10, label="m", elem_id="ls-slice-m")
                 restarts = gr.Slider(1, 16, value=6, step=1, label="CSGM restarts", elem_id="ls-restarts")
