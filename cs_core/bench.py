@@ -60,8 +60,9 @@ PAPER_STEPS, PAPER_LR, PAPER_RESTARTS = 500, 0.1, 2  # CSGM "before": the paper'
 FAST_DCGAN = dict(steps=200, lr=1.0, restarts=4, optimiser="lbfgs", prune_after=60, patience=25)
 BENCH_LAM_RATIO = 0.01     # λ = 0.01·λ_max, fixed (Lasso's default before its per-image rule): one problem for both
 BATCH_IMAGES = 16          # the batched FISTA row: faces G(z) for FACE_SEED + 0..15, one A
-# FISTA's step rules side by side: the default (backtracking, "after") and the power-iteration step ("before")
-STEP_KEYS = {"backtracking": "fista", "power": "fista_power"}
+# FISTA's step rules side by side: the power-iteration step (the first record), backtracking on every
+# coefficient (session 4) and on working sets (the default since)
+STEP_KEYS = {"working-set": "fista_working_set", "backtracking": "fista", "power": "fista_power"}
 
 
 @dataclass(frozen=True)
@@ -513,7 +514,7 @@ def format_report(result: dict) -> str:
     ]
     for name in ("dct", "wavelet"):
         r = result["lasso"][name]
-        for key in ("fista_power", "fista"):
+        for key in ("fista_power", "fista", "fista_working_set"):
             f = r[key]
             lines.append(
                 f"| {name} | {_f(r['lam'])} | {_f(r['F_star'], 6)} | {f['step']} | {_f(f['iterations'])} "
@@ -524,7 +525,7 @@ def format_report(result: dict) -> str:
     lines += ["", f"Batch of {b['images']} faces (Lasso-{b['basis']}, one A), sklearn {_f(b['sklearn']['per_image_s'])} s "
               f"per image:", "", "| FISTA step | iterations | s for the batch | s per image | speed-up per image |",
               "|---|---|---|---|---|"]
-    for key in ("fista_power", "fista"):
+    for key in ("fista_power", "fista", "fista_working_set"):
         f = b[key]
         lines.append(f"| {f['step']} | {_f(f['iterations'])} | {_f(f['seconds'])} | {_f(f['per_image_s'])} | "
                      f"**{_f(b['speedup_per_image' + key.removeprefix('fista')])}×** |")

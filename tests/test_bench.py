@@ -57,15 +57,17 @@ def test_lasso_section(result):
         r = result["lasso"][name]
         assert _positive(r["lam"]) and math.isclose(r["alpha"], r["lam"] / 500)
         assert _positive(r["F_star"]) and r["target"] >= r["F_star"]
-        for solver in ("fista", "fista_power", "sklearn"):
+        for solver in ("fista", "fista_power", "fista_working_set", "sklearn"):
             if r[solver]["seconds"] is not None:
                 assert _positive(r[solver]["seconds"])
                 assert r[solver]["objective"] <= r["target"] * (1 + 1e-5)  # FISTA's objective is float32
         assert r["fista"]["step"] == "backtracking" and r["fista_power"]["step"] == "power"
-        assert _ratio_ok(r["speedup"]) and _ratio_ok(r["speedup_power"])
+        assert r["fista_working_set"]["step"] == "working-set"
+        assert _ratio_ok(r["speedup"]) and _ratio_ok(r["speedup_power"]) and _ratio_ok(r["speedup_working_set"])
     batch = result["lasso"]["batch"]
     assert batch["images"] == 2 and _ratio_ok(batch["speedup_per_image"]) and _ratio_ok(batch["speedup_per_image_power"])
-    for solver in ("fista", "fista_power"):
+    assert _ratio_ok(batch["speedup_per_image_working_set"])
+    for solver in ("fista", "fista_power", "fista_working_set"):
         if batch[solver]["seconds"] is not None:
             assert math.isclose(batch[solver]["per_image_s"], batch[solver]["seconds"] / 2)
 

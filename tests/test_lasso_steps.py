@@ -12,8 +12,10 @@ from cs_core.domains import DOMAINS
 from cs_core.errors import InputError
 from cs_core.problem import make_problem
 from cs_core.solvers import Options, check_options
-from cs_core.solvers.lasso import (BACKTRACKING_DECREASE, BacktrackingStep, LassoSettings, choose_lambda, fista,
-                                  lambda_max, soft_threshold)
+from cs_core.operators import gaussian as gaussian_module
+from cs_core.solvers import lasso
+from cs_core.solvers.lasso import (BACKTRACKING_DECREASE, STEPS, BacktrackingStep, LassoSettings, WorkingSetStep,
+                                  choose_lambda, fista, lambda_max, soft_threshold)
 from test_solvers import last
 
 MNIST, FACES = DOMAINS["mnist"], DOMAINS["faces"]
@@ -41,8 +43,8 @@ def exact_norm_squared(problem) -> float:
 
 
 @pytest.mark.parametrize("basis_name", ["pixel", "dct", "wavelet"])
-@pytest.mark.parametrize("step", ["backtracking", "power"])
-def test_both_step_rules_reach_sklearns_objective_to_1e_4(basis_name, step):
+@pytest.mark.parametrize("step", ["working-set", "backtracking", "power"])
+def test_every_step_rule_reaches_sklearns_objective_to_1e_4(basis_name, step):
     basis = BASES[basis_name]
     problem = reference_problem()
     lam = 0.05 * lambda_max(problem, basis).item()
@@ -72,7 +74,7 @@ def test_backtracking_l_stays_between_its_start_and_twice_the_norm_and_backtrack
     basis = BASES["dct"]
     problem = reference_problem(m=100, seed=1)
     lam = 0.02 * lambda_max(problem, basis).item()
-    snaps = list(fista(problem, basis, LassoSettings(iterations=2000, lam=lam), every=1))
+    snaps = list(fista(problem, basis, LassoSettings(iterations=2000, lam=lam, step="backtracking"), every=1))
     norm = exact_norm_squared(problem)
     floor = BacktrackingStep(problem, basis, torch.zeros((1, *MNIST.shape))).floor
     lipschitz = np.array([s.extra["lipschitz"][0] for s in snaps])
@@ -93,7 +95,7 @@ def test_backtracking_at_a_fixed_point_decreases_l_to_its_floor_and_never_backtr
     basis = BASES["wavelet"]
     problem = reference_problem(m=100)
     lam = 2 * lambda_max(problem, basis).item()
-    snaps = list(fista(problem, basis, LassoSettings(iterations=500, lam=lam), every=100))
+    snaps = list(fista(problem, basis, LassoSettings(iterations=500, lam=lam, step="backtracking"), every=100))
     floor = BacktrackingStep(problem, basis, torch.zeros((1, *MNIST.shape))).floor
     assert snaps[-1].extra["backtracks"] == [0] and snaps[-1].extra["lipschitz"] == [pytest.approx(floor)]
     assert snaps[-1].objective[0] == pytest.approx(0.5 * (problem.y ** 2).sum().item())
@@ -103,11 +105,11 @@ def test_a_batch_of_different_images_equals_each_image_alone():
     """Per-image L and t: one image's backtracking never changes another's iterates."""
     images = torch.rand((3, *MNIST.shape), generator=torch.Generator().manual_seed(8))
     problem = make_problem(images, MNIST, "gaussian", {"m": 120}, 0.01, seed=2, device=CPU)
-    settings = LassoSettings(iterations=150, lam_ratio=torch.tensor([0.003, 0.03, 0.1]))
+    settings = LassoSettings(iterations=150, lam_ratio=torch.tensor([0.003, 0.03, 0.1]), step="backtracking")
     together = last(fista(problem, BASES["wavelet"], settings))
     for i in range(3):
         alone = last(fista(replace(problem, y=problem.y[i:i + 1], truth=problem.truth[i:i + 1]), BASES["wavelet"],
-                           LassoSettings(iterations=150, lam_ratio=settings.lam_ratio[i].item())))
+                           LassoSettings(iterations=150, lam_ratio=settings.lam_ratio[i].item(), step="backtracking")))
         assert together.extra["lipschitz"][i] == pytest.approx(alone.extra["lipschitz"][0], rel=1e-4)
         assert together.extra["backtracks"][i] == alone.extra["backtracks"][0]
         assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-5)
@@ -155,3 +157,80 @@ def test_the_step_rule_is_checked():
     with pytest.raises(InputError, match="step rule"):
         check_options(Options(lasso_step="armijo"))
     assert check_options(Options(lasso_step="power")).lasso_step == "power"
+
+
+def full_gradient(problem, basis, coeffs):
+    """∇f(c) = ΨᵀAᵀ(AΨc − y) on every coefficient, in float64."""
+    a = problem.operator.matrix.double()
+    residual = basis.synthesis(coeffs.double()).flatten(1) @ a.T - problem.y.double()
+    return basis.analysis((residual @ a).reshape(coeffs.shape)).flatten(1)
+
+
+@pytest.mark.parametrize("basis_name", ["pixel", "dct", "wavelet"])
+def test_the_working_sets_minimiser_is_optimal_on_every_coefficient_not_only_on_its_set(basis_name, device):
+    """Lasso's optimality off the support, |∇ⱼf(c)| ≤ λ, checked on all n coefficients (on the support float32
+    leaves ∇ⱼf + λ sign cⱼ at a few % of λ with every rule), for a batch of different images whose sets stay well
+    below n; and the same objective as backtracking on every coefficient."""
+    basis = BASES[basis_name]
+    images = torch.rand((3, *MNIST.shape), generator=torch.Generator().manual_seed(11))
+    problem = make_problem(images, MNIST, "gaussian", {"m": 150}, 0.01, seed=3, device=device)
+    lam = torch.tensor([0.02, 0.05, 0.2], device=device) * lambda_max(problem, basis)
+    rule = lasso_working_set(problem, basis, lam)
+    sizes = rule.size.tolist()
+    assert max(sizes) < MNIST.n / 2 and len(set(sizes)) == 3  # one set per image, far from all coefficients
+    gradient = full_gradient(problem, basis, rule.coeffs).cpu()
+    c, lam = rule.coeffs.flatten(1).double().cpu(), lam.double().cpu()[:, None].expand(3, MNIST.n)
+    off = c == 0
+    assert ((gradient.abs() - lam)[off] <= 1e-3 * lam[off]).all()
+    full = last(fista(problem, basis, LassoSettings(iterations=1500, lam_ratio=torch.tensor([0.02, 0.05, 0.2]),
+                                                    step="backtracking")))
+    objective = 0.5 * ((problem.operator.A(basis.synthesis(rule.coeffs)) - problem.y) ** 2).sum(1) + \
+        lam[:, 0].to(device) * rule.coeffs.flatten(1).abs().sum(1)
+    assert objective.tolist() == pytest.approx(full.objective, rel=1e-5)
+
+
+def lasso_working_set(problem, basis, lam, iterations: int = 1500):
+    """The working-set stepper run by hand (to read its coefficients, which the clamped estimate hides)."""
+    rule = STEPS["working-set"](problem, basis, torch.zeros((problem.batch, *problem.operator.image_shape),
+                                                            device=problem.device))
+    assert isinstance(rule, WorkingSetStep)
+    for _ in range(iterations):
+        rule.step(lam.reshape(-1, 1, 1, 1))
+    return rule
+
+
+def test_a_batch_on_working_sets_reaches_each_images_own_minimum():
+    images = torch.rand((3, *MNIST.shape), generator=torch.Generator().manual_seed(8))
+    problem = make_problem(images, MNIST, "gaussian", {"m": 120}, 0.01, seed=2, device=CPU)
+    ratios = torch.tensor([0.003, 0.03, 0.1])
+    together = last(fista(problem, BASES["dct"], LassoSettings(iterations=1500, lam_ratio=ratios)))
+    for i in range(3):
+        alone = last(fista(replace(problem, y=problem.y[i:i + 1], truth=problem.truth[i:i + 1]), BASES["dct"],
+                           LassoSettings(iterations=1500, lam_ratio=ratios[i].item(), step="backtracking")))
+        assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-5)
+
+
+def test_working_sets_need_a_design_and_fall_back_to_every_coefficient(monkeypatch):
+    basis, zeros = BASES["dct"], torch.zeros((1, *MNIST.shape))
+    gaussian = reference_problem()
+    masked = make_problem(gaussian.truth, MNIST, "inpaint", {"mask": "random", "keep": 0.5}, 0.0, seed=0, device=CPU)
+    assert isinstance(STEPS["working-set"](gaussian, basis, zeros), WorkingSetStep)
+    assert isinstance(STEPS["working-set"](masked, basis, zeros), BacktrackingStep)  # no dense A to copy
+    monkeypatch.setattr(lasso, "WORKING_SET_LIMIT", 1000)
+    assert isinstance(STEPS["working-set"](gaussian, basis, zeros), BacktrackingStep)  # the columns would not fit
+    monkeypatch.setattr(gaussian_module, "DESIGN_LIMIT", 1000)
+    assert gaussian.operator.__class__(MNIST.shape, 200, torch.Generator().manual_seed(0), CPU).design(basis) is None
+
+
+def test_the_columns_operator_is_the_designs_columns_and_its_adjoint():
+    problem, basis = reference_problem(), BASES["wavelet"]
+    design = problem.operator.design(basis)
+    gen = torch.Generator().manual_seed(1)
+    index = torch.randint(0, MNIST.n, (2, 40), generator=gen)
+    columns = problem.operator.on_columns(design[index].mT.contiguous())
+    c = torch.randn((2, 1, 1, 40), generator=gen, dtype=torch.float64).float()
+    r = torch.randn((2, problem.operator.m), generator=gen)
+    full = torch.zeros((2, MNIST.n)).scatter_add_(1, index, c.flatten(1)).reshape(2, *MNIST.shape)
+    torch.testing.assert_close(columns.A(c), problem.operator.A(basis.synthesis(full)), atol=1e-4, rtol=1e-4)
+    assert (columns.A(c) * r).sum().item() == pytest.approx((c * columns.A_adjoint(r)).sum().item(), rel=1e-5)
+    torch.testing.assert_close(columns.select(torch.tensor([1])).A(c[1:]), columns.A(c)[1:])
