@@ -112,7 +112,9 @@ def test_a_batch_of_different_images_equals_each_image_alone():
                            LassoSettings(iterations=150, lam_ratio=settings.lam_ratio[i].item(), step="backtracking")))
         assert together.extra["lipschitz"][i] == pytest.approx(alone.extra["lipschitz"][0], rel=1e-4)
         assert together.extra["backtracks"][i] == alone.extra["backtracks"][0]
-        assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-5)
+        # the working set reports F from AΨc through its float32 columns, backtracking from A(Ψc): they round
+        # differently, by ≈ 1e-5 of this small objective
+        assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-4)
         # batched and single matrix products round differently; 150 iterations amplify it to ~1e-4
         torch.testing.assert_close(together.estimate[i], alone.estimate[0], atol=5e-4, rtol=0)
     assert len(set(together.extra["backtracks"])) > 1  # the images really backtracked differently
@@ -207,7 +209,9 @@ def test_a_batch_on_working_sets_reaches_each_images_own_minimum():
     for i in range(3):
         alone = last(fista(replace(problem, y=problem.y[i:i + 1], truth=problem.truth[i:i + 1]), BASES["dct"],
                            LassoSettings(iterations=1500, lam_ratio=ratios[i].item(), step="backtracking")))
-        assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-5)
+        # the working set reports F from AΨc through its float32 columns, backtracking from A(Ψc): they round
+        # differently, by ≈ 1e-5 of this small objective
+        assert together.objective[i] == pytest.approx(alone.objective[0], rel=1e-4)
 
 
 def test_working_sets_need_a_design_and_fall_back_to_every_coefficient(monkeypatch):

@@ -48,7 +48,8 @@ LIPSCHITZ_MARGIN = 1.05
 STEP_RULES = ("working-set", "backtracking", "power")
 BACKTRACKING_DECREASE = 0.95  # each iteration first tries L·0.95 (docs/benchmarks.md: 0.9 and 0.98 measured)
 WORKING_SET_GROWTH = 100  # coefficients a working set gains at least when it grows
-WORKING_SET_CHECK = 10    # FISTA iterations on the working sets between checks of the whole gradient
+WORKING_SET_CHECK = 10    # FISTA iterations on the working sets between checks of the whole gradient, doubled
+WORKING_SET_CHECK_MAX = 80  # after each check that finds nothing to add, up to this
 WORKING_SET_LIMIT = 2 ** 26  # entries at most in the working sets' columns (268 MB in float32)
 RATIO_PATH = (0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001)  # λ / λ_max, largest first
 FOLDS = 5
@@ -116,21 +117,28 @@ class PowerStep:
         self.coeffs, self.t = new, t_next
         return new
 
+    measured = None  # AΨc is not carried: snapshots compute it
+
     def extra(self) -> dict:
         return {"lipschitz": [self.lipschitz] * self.problem.batch}
+
+
+def rayleigh_floor(problem: Problem, basis: Basis, coeffs: torch.Tensor) -> float:
+    """L₀ = ‖AΨp‖²/‖p‖² ≤ ‖A‖² for a seeded random p of the coefficients' shape (the smallest over the batch
+    when A differs per image)."""
+    probe = torch.randn(coeffs.shape[1:], generator=torch.Generator().manual_seed(0)).to(coeffs.device)
+    measured = (problem.operator.A(basis.synthesis(probe[None])).double() ** 2).sum(1)
+    return float((measured.min() / (probe.double() ** 2).sum()).clamp_min(1e-12))
 
 
 class BacktrackingStep:
     """Backtracking per image (module docstring). AΨc is carried in float64 by linearity (AΨc⁺ = AΨv + AΨd,
     AΨv = AΨc + β(AΨc − AΨc₋)), so an iteration costs one Aᵀ and one A, and each retried step one more A."""
 
-    def __init__(self, problem: Problem, basis: Basis, coeffs: torch.Tensor):
+    def __init__(self, problem: Problem, basis: Basis, coeffs: torch.Tensor, floor: float | None = None):
         self.problem, self.basis = problem, basis
         op, batch = problem.operator, coeffs.shape[0]
-        probe = torch.randn(coeffs.shape[1:], generator=torch.Generator().manual_seed(0)).to(coeffs.device)
-        measured = (op.A(basis.synthesis(probe[None])).double() ** 2).sum(1)  # per image, if A is per image
-        rayleigh = measured.min() / (probe.double() ** 2).sum()
-        self.floor = float(rayleigh.clamp_min(1e-12))  # L₀ ≤ ‖A‖²
+        self.floor = rayleigh_floor(problem, basis, coeffs) if floor is None else floor  # L₀
         self.lipschitz = torch.full((batch,), self.floor, dtype=torch.float64, device=coeffs.device)  # (B,)
         self.t = torch.ones(batch, dtype=torch.float64, device=coeffs.device)
         self.coeffs = self.previous = coeffs
@@ -175,6 +183,14 @@ class BacktrackingStep:
         a_step = operator.A(self.basis.synthesis(d)).double()
         return c, a_step, (a_step ** 2).sum(1) <= lipschitz * (d.double() ** 2).flatten(1).sum(1)
 
+    measured = None  # AΨc drifts from the carried sums over many iterations: snapshots compute it
+
+    def refresh(self):
+        """Recompute the carried AΨc and AΨc₋ from c and c₋ (the carried sums drift by rounding)."""
+        op, basis = self.problem.operator, self.basis
+        self.a_coeffs = op.A(basis.synthesis(self.coeffs)).double()
+        self.a_previous = op.A(basis.synthesis(self.previous)).double()
+
     def extra(self) -> dict:
         """L per image and how many steps were retried with a doubled L so far (per image)."""
         return {"lipschitz": self.lipschitz.tolist(), "backtracks": self.backtracks.tolist()}
@@ -184,9 +200,12 @@ class WorkingSetStep:
     """Backtracking FISTA on a working set W of coefficients per image, grown where the optimality condition
     |∇ⱼf(c)| ≤ λ fails outside it (the working sets of Massias, Gramfort & Salmon 2018, with FISTA inside). An
     iteration costs two products with the image's m × |W| columns of AΨ instead of two passes over A and Ψ.
-    Every ``WORKING_SET_CHECK`` iterations one pass ΨᵀAᵀr checks the whole gradient, and each image with
-    violators gains its worst ones, at least ``WORKING_SET_GROWTH`` and at most as many as it has non-zeros, and
-    restarts its momentum. Once no coefficient outside W violates, the minimiser on W is the Lasso's.
+    Every ``WORKING_SET_CHECK`` iterations (twice as many after a check that adds nothing, up to
+    ``WORKING_SET_CHECK_MAX``) one pass ΨᵀAᵀr checks the whole gradient, and each image with violators gains its
+    worst ones: at least ``WORKING_SET_GROWTH``, at most as many as it has non-zeros, and only those violating
+    by more than the iterate is from optimal on W (so the set grows only as fast as the iterate can tell).
+    New coefficients start at 0, so AΨc and the momentum carry over; once the sets stop growing FISTA's
+    O(1/k²) bound holds from there, and once nothing outside W violates the minimiser on W is the Lasso's.
     Needs ``operator.design`` (Gaussian A); ``working_set_or_full`` chooses."""
 
     def __init__(self, problem: Problem, basis: Basis, coeffs: torch.Tensor):
@@ -196,23 +215,31 @@ class WorkingSetStep:
         self.size = torch.zeros(batch, dtype=torch.long, device=device)  # |W| per image
         self.index = torch.zeros((batch, 0), dtype=torch.long, device=device)  # W in slots < size, then 0
         self.columns = torch.zeros((batch, self.design.shape[1], 0), device=device)  # AΨ's columns ``index``, then 0
+        self.floor = rayleigh_floor(problem, basis, coeffs)  # of all of A, so that a batch matches each image alone
         self.inner: BacktrackingStep | None = None
-        self.since_check = 0
+        self.since_check = torch.zeros(batch, dtype=torch.long, device=device)  # each image on its own schedule
+        self.interval = torch.full((batch,), WORKING_SET_CHECK, dtype=torch.long, device=device)
 
     def step(self, lam: torch.Tensor) -> torch.Tensor:
         """One FISTA iteration on the working sets (after growing them, when due); returns the new iterate c."""
-        if self.inner is None or self.since_check == WORKING_SET_CHECK:
-            self._grow(lam)
+        due = self.since_check >= self.interval
+        if self.inner is None or due.any():
+            self._grow(lam, due)
         on_set = self.inner.step(lam).flatten(1)
         self.since_check += 1
         flat = torch.zeros_like(self.coeffs.flatten(1)).scatter_add_(1, self.index, on_set)
         self.coeffs = flat.reshape(self.coeffs.shape)
         return self.coeffs
 
-    def _grow(self, lam):
+    def _grow(self, lam, due):
+        """Check the images that are ``due`` (all, at the start) and grow the sets of those with violators."""
         op, basis, y = self.problem.operator, self.basis, self.problem.y
         flat = self.coeffs.flatten(1)
-        self.since_check = 0
+        if self.inner is None:
+            due = torch.ones_like(due)
+        self.since_check[due] = 0
+        if self.inner:
+            self.inner.refresh()
         measured = self.inner.a_coeffs if self.inner else op.A(basis.synthesis(self.coeffs)).double()
         gradient = basis.analysis(op.A_adjoint((measured - y.double()).to(flat.dtype))).flatten(1)
         lam = lam.reshape(-1, 1)
@@ -225,7 +252,10 @@ class WorkingSetStep:
         inexact = torch.where(flat != 0, (gradient + lam * flat.sign()).abs(), excess.clamp_min(0))
         tolerance = torch.where(member, inexact, 0).amax(1, keepdim=True)
         excess[member] = -torch.inf
-        violators = (excess > tolerance).sum(1)
+        violators = (excess > tolerance).sum(1) * due
+        complete = due & (violators == 0)  # for now: check half as often
+        self.interval[complete] = (2 * self.interval[complete]).clamp_max(WORKING_SET_CHECK_MAX)
+        self.interval[violators > 0] = WORKING_SET_CHECK
         if self.inner is not None and not violators.any():
             return
         grow = torch.minimum(violators, (flat != 0).sum(1).clamp_min(WORKING_SET_GROWTH))
@@ -238,7 +268,7 @@ class WorkingSetStep:
         restricted = replace(self.problem, operator=op.on_columns(self.columns))
         if self.inner is None:
             start = flat.gather(1, self.index) * (torch.arange(width, device=flat.device) < self.size[:, None])
-            self.inner = BacktrackingStep(restricted, PixelBasis(), start.reshape(len(flat), 1, 1, width))
+            self.inner = BacktrackingStep(restricted, PixelBasis(), start.reshape(len(flat), 1, 1, width), self.floor)
         else:
             self.inner.widen(restricted, width - self.inner.coeffs.shape[-1])
 
@@ -256,6 +286,11 @@ class WorkingSetStep:
         self.index[image, slot] = members
         self.columns[image, :, slot] = self.design[members]
         self.size = size
+
+    @property
+    def measured(self) -> torch.Tensor:
+        """AΨc (B, m) in float64, recomputed at each check (cheap on the set's columns)."""
+        return self.inner.a_coeffs
 
     def extra(self) -> dict:
         """L per image, the retried steps so far and the working set's size, per image."""
@@ -308,10 +343,14 @@ class _Kept(LinearOperator):
         return self._norm_squared
 
 
-def _snapshot(problem: Problem, basis: Basis, coeffs, lam, method, iteration, seconds, final=False, message="",
-              **extra):
+def _snapshot(problem: Problem, basis: Basis, coeffs, lam, method, iteration, seconds, measured=None, final=False,
+              message="", **extra):
+    """The snapshot of iterate c; ``measured`` is AΨc when the step rule carries it (float64), else computed."""
     x = basis.synthesis(coeffs)
-    residual = ((problem.operator.A(x) - problem.y) ** 2).sum(1)
+    if measured is None:
+        residual = ((problem.operator.A(x) - problem.y) ** 2).sum(1)
+    else:
+        residual = ((measured - problem.y.double()) ** 2).sum(1).to(x.dtype)
     objective = 0.5 * residual + lam * coeffs.abs().flatten(1).sum(1)
     return make_snapshot(method, iteration, x, residual, objective, seconds, problem.truth, final=final,
                          message=message, lam=lam.tolist(), **extra)
@@ -344,7 +383,8 @@ def lambda_path(problem: Problem, basis: Basis, settings: LassoSettings, steps: 
             count = stage * steps + iteration
             if wants_snapshot(count, every):
                 seconds = watch.stop()
-                yield _snapshot(problem, basis, coeffs[::members], lam[::members], method, count, seconds,
+                measured = None if stepper.measured is None else stepper.measured[::members]
+                yield _snapshot(problem, basis, coeffs[::members], lam[::members], method, count, seconds, measured,
                                 message=f"choosing λ by {rule}: λ = {ratio:g}·λ_max")
                 watch.start()
         miss = op.A(basis.synthesis(coeffs).clamp(0, 1)) - targets
@@ -381,6 +421,6 @@ def fista(problem: Problem, basis: Basis, settings: LassoSettings, every: int | 
         final = iteration == total
         if final or wants_snapshot(iteration, every):
             seconds = watch.stop()
-            yield _snapshot(problem, basis, coeffs, lam, method, iteration, seconds, final=final,
+            yield _snapshot(problem, basis, coeffs, lam, method, iteration, seconds, stepper.measured, final=final,
                             **chosen, **stepper.extra())
             watch.start()
