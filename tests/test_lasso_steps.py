@@ -175,7 +175,7 @@ def test_the_working_sets_minimiser_is_optimal_on_every_coefficient_not_only_on_
     below n; and the same objective as backtracking on every coefficient."""
     basis = BASES[basis_name]
     images = torch.rand((3, *MNIST.shape), generator=torch.Generator().manual_seed(11))
-    problem = make_problem(images, MNIST, "gaussian", {"m": 150}, 0.01, seed=3, device=device)
+    problem = make_problem(images, MNIST, "gaussian", {"m": 120}, 0.01, seed=3, device=device)
     lam = torch.tensor([0.02, 0.05, 0.2], device=device) * lambda_max(problem, basis)
     rule = lasso_working_set(problem, basis, lam)
     sizes = rule.size.tolist()
@@ -220,6 +220,8 @@ def test_working_sets_need_a_design_and_fall_back_to_every_coefficient(monkeypat
     masked = make_problem(gaussian.truth, MNIST, "inpaint", {"mask": "random", "keep": 0.5}, 0.0, seed=0, device=CPU)
     assert isinstance(STEPS["working-set"](gaussian, basis, zeros), WorkingSetStep)
     assert isinstance(STEPS["working-set"](masked, basis, zeros), BacktrackingStep)  # no dense A to copy
+    many = torch.zeros((12, *MNIST.shape))  # 12 images · 2m = 4800 > n · 1.2: one shared product is cheaper
+    assert isinstance(STEPS["working-set"](replace(gaussian, y=gaussian.y.repeat(12, 1)), basis, many), BacktrackingStep)
     monkeypatch.setattr(lasso, "WORKING_SET_LIMIT", 1000)
     assert isinstance(STEPS["working-set"](gaussian, basis, zeros), BacktrackingStep)  # the columns would not fit
     monkeypatch.setattr(gaussian_module, "DESIGN_LIMIT", 1000)

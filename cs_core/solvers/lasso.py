@@ -51,6 +51,7 @@ WORKING_SET_GROWTH = 100  # coefficients a working set gains at least when it gr
 WORKING_SET_CHECK = 10    # FISTA iterations on the working sets between checks of the whole gradient, doubled
 WORKING_SET_CHECK_MAX = 80  # after each check that finds nothing to add, up to this
 WORKING_SET_LIMIT = 2 ** 26  # entries at most in the working sets' columns (268 MB in float32)
+SHARED_BATCH = 10  # images over which one product with a shared matrix costs about one pass over it (CPU, measured)
 RATIO_PATH = (0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001)  # λ / λ_max, largest first
 FOLDS = 5
 PATH_ITERATIONS = 30  # warm-started FISTA iterations per ratio of the path (fewer when the run is short)
@@ -298,11 +299,17 @@ class WorkingSetStep:
 
 
 def working_set_or_full(problem: Problem, basis: Basis, coeffs: torch.Tensor):
-    """``WorkingSetStep`` where the operator has a design and the working sets' columns fit in
-    ``WORKING_SET_LIMIT`` entries (each image's set stays below about twice its support, ≤ m), else
-    ``BacktrackingStep`` on every coefficient."""
-    design = problem.operator.design(basis)
-    if design is None or coeffs.shape[0] * min(design.shape[0], 2 * design.shape[1]) * design.shape[1] > WORKING_SET_LIMIT:
+    """``WorkingSetStep`` where it pays, else ``BacktrackingStep`` on every coefficient. It needs a design, and its
+    sets stay below about 2m per image (the Lasso's support is at most m): an iteration reads B·2m·m entries of
+    per-image columns, against one pass over the m·n shared ones whose product costs about B/``SHARED_BATCH``
+    passes once the batch is large (compute-bound). So: working sets when B·2m ≤ n·max(1, B/``SHARED_BATCH``) and
+    their columns fit in ``WORKING_SET_LIMIT`` entries."""
+    design, batch = problem.operator.design(basis), coeffs.shape[0]
+    if design is None:
+        return BacktrackingStep(problem, basis, coeffs)
+    n, m = design.shape
+    pays = batch * 2 * m <= n * max(1.0, batch / SHARED_BATCH)
+    if not pays or batch * min(n, 2 * m) * m > WORKING_SET_LIMIT:
         return BacktrackingStep(problem, basis, coeffs)
     return WorkingSetStep(problem, basis, coeffs)
 
