@@ -233,7 +233,7 @@ def test_the_columns_operator_is_the_designs_columns_and_its_adjoint():
     design = problem.operator.design(basis)
     gen = torch.Generator().manual_seed(1)
     index = torch.randint(0, MNIST.n, (2, 40), generator=gen)
-    columns = problem.operator.on_columns(design[index].mT.contiguous())
+    columns = problem.operator.on_columns(design[:, index].permute(1, 0, 2).contiguous())
     c = torch.randn((2, 1, 1, 40), generator=gen, dtype=torch.float64).float()
     r = torch.randn((2, problem.operator.m), generator=gen)
     full = torch.zeros((2, MNIST.n)).scatter_add_(1, index, c.flatten(1)).reshape(2, *MNIST.shape)

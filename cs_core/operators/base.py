@@ -41,8 +41,8 @@ class LinearOperator(torch.nn.Module):
         return None
 
     def design(self, basis) -> torch.Tensor | None:
-        """(AΨ)ᵀ as a dense (n, m) matrix when A is an explicit matrix small enough to copy, else None (then
-        Lasso stays matrix-free). Row j is AΨeⱼ, the measurements of the basis' j-th atom."""
+        """AΨ as a dense (m, n) matrix when A is an explicit matrix small enough to copy, else None (then Lasso
+        stays matrix-free). Column j is AΨeⱼ, the measurements of the basis' j-th atom."""
         return None
 
     def on_columns(self, columns: torch.Tensor) -> "LinearOperator":

@@ -7,7 +7,7 @@ from ..errors import InputError
 from .base import LinearOperator
 
 MAX_M = 10_000  # the paper's largest m; a faces matrix at this size takes 490 MB in float32
-DESIGN_LIMIT = 2 ** 26  # m·n at most for Lasso's copy (AΨ)ᵀ per basis (268 MB): faces up to m = 5461
+DESIGN_LIMIT = 2 ** 26  # m·n at most for Lasso's copy AΨ per basis (268 MB): faces up to m = 5461
 
 
 class GaussianOperator(LinearOperator):
@@ -21,16 +21,16 @@ class GaussianOperator(LinearOperator):
         super().__init__(image_shape, m)
         matrix = torch.randn((m, n), generator=generator) / math.sqrt(m)
         self.register_buffer("matrix", matrix.to(device))
-        self._designs: dict[str, torch.Tensor] = {}
+        self.designs: dict[str, torch.Tensor] = {}  # AΨ per basis name, built on first use
 
     def design(self, basis):
-        """(AΨ)ᵀ: the analysis of A's rows, built once per basis (unless m·n > ``DESIGN_LIMIT``)."""
+        """AΨ: row i is Ψᵀaᵢ, the analysis of A's i-th row; built once per basis (unless m·n > ``DESIGN_LIMIT``)."""
         if self.m * math.prod(self.image_shape) > DESIGN_LIMIT:
             return None
-        if basis.name not in self._designs:
+        if basis.name not in self.designs:
             rows = basis.analysis(self.matrix.reshape(self.m, *self.image_shape)).reshape(self.m, -1)
-            self._designs[basis.name] = rows.T.contiguous()
-        return self._designs[basis.name]
+            self.designs[basis.name] = rows
+        return self.designs[basis.name]
 
     def A(self, x):
         return x.reshape(x.shape[0], -1) @ self.matrix.T

@@ -6,7 +6,7 @@ Three step rules (``LassoSettings.step``); Ψ orthonormal, so ‖AΨ‖ = ‖A�
 
 - ``"working-set"`` (the default): ``"backtracking"`` on a working set of coefficients per image, grown where
   the optimality condition fails outside it (``WorkingSetStep``), when A is a dense matrix (Gaussian) whose
-  design (AΨ)ᵀ can be copied; otherwise plain ``"backtracking"``. The same minimiser; on the bench's faces
+  design AΨ can be copied; otherwise plain ``"backtracking"``. The same minimiser; on the bench's faces
   problem 2–3× faster than backtracking on every coefficient (docs/benchmarks.md).
 - ``"backtracking"``: FISTA with backtracking that lets L go down as well as up (Scheinberg,
   Goldfarb & Bai 2014), per image. L₀ is a Rayleigh quotient of AᵀA (≤ ‖A‖²); each iteration first tries
@@ -211,11 +211,11 @@ class WorkingSetStep:
 
     def __init__(self, problem: Problem, basis: Basis, coeffs: torch.Tensor):
         self.problem, self.basis, self.coeffs = problem, basis, coeffs
-        self.design = problem.operator.design(basis)  # (n, m): row j is AΨeⱼ
+        self.design = problem.operator.design(basis)  # AΨ (m, n)
         batch, device = coeffs.shape[0], coeffs.device
         self.size = torch.zeros(batch, dtype=torch.long, device=device)  # |W| per image
         self.index = torch.zeros((batch, 0), dtype=torch.long, device=device)  # W in slots < size, then 0
-        self.columns = torch.zeros((batch, self.design.shape[1], 0), device=device)  # AΨ's columns ``index``, then 0
+        self.columns = torch.zeros((batch, self.design.shape[0], 0), device=device)  # AΨ's columns ``index``, then 0
         self.floor = rayleigh_floor(problem, basis, coeffs)  # of all of A, so that a batch matches each image alone
         self.inner: BacktrackingStep | None = None
         self.since_check = torch.zeros(batch, dtype=torch.long, device=device)  # each image on its own schedule
@@ -285,7 +285,7 @@ class WorkingSetStep:
         image, rank = (torch.arange(order.shape[1], device=new.device) < count[:, None]).nonzero(as_tuple=True)
         slot, members = self.size[image] + rank, order[image, rank]
         self.index[image, slot] = members
-        self.columns[image, :, slot] = self.design[members]
+        self.columns[image, :, slot] = self.design[:, members].T
         self.size = size
 
     @property
@@ -307,7 +307,7 @@ def working_set_or_full(problem: Problem, basis: Basis, coeffs: torch.Tensor):
     design, batch = problem.operator.design(basis), coeffs.shape[0]
     if design is None:
         return BacktrackingStep(problem, basis, coeffs)
-    n, m = design.shape
+    m, n = design.shape
     pays = batch * 2 * m <= n * max(1.0, batch / SHARED_BATCH)
     if not pays or batch * min(n, 2 * m) * m > WORKING_SET_LIMIT:
         return BacktrackingStep(problem, basis, coeffs)
