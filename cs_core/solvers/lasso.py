@@ -161,7 +161,8 @@ class BacktrackingStep:
         while len(todo):  # the images whose step is not accepted yet: double L, same v
             trial[todo] *= 2
             self.backtracks[todo] += 1
-            c, a_step, ok = self._try(v[todo], gradient[todo], lam[todo], trial[todo], op.select(todo))
+            retried = op if len(todo) == len(x) else op.select(todo)  # a per-image operator copies on select
+            c, a_step, ok = self._try(v[todo], gradient[todo], lam[todo], trial[todo], retried)
             new[todo[ok]], a_new[todo[ok]] = c[ok], (a_v[todo] + a_step)[ok]
             todo = todo[~ok]
         self.previous, self.coeffs = x, new
