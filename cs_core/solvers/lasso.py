@@ -305,12 +305,9 @@ def working_set_or_full(problem: Problem, basis: Basis, coeffs: torch.Tensor):
     per-image columns, against one pass over the m·n shared ones whose product costs about B/``SHARED_BATCH``
     passes once the batch is large (compute-bound). So: working sets when B·2m ≤ n·max(1, B/``SHARED_BATCH``) and
     their columns fit in ``WORKING_SET_LIMIT`` entries."""
-    design, batch = problem.operator.design(basis), coeffs.shape[0]
-    if design is None:
-        return BacktrackingStep(problem, basis, coeffs)
-    m, n = design.shape
-    pays = batch * 2 * m <= n * max(1.0, batch / SHARED_BATCH)
-    if not pays or batch * min(n, 2 * m) * m > WORKING_SET_LIMIT:
+    batch, m, n = coeffs.shape[0], problem.operator.m, coeffs[0].numel()
+    pays = batch * 2 * m <= n * max(1.0, batch / SHARED_BATCH) and batch * min(n, 2 * m) * m <= WORKING_SET_LIMIT
+    if not pays or problem.operator.design(basis) is None:  # AΨ is built only where it will be used
         return BacktrackingStep(problem, basis, coeffs)
     return WorkingSetStep(problem, basis, coeffs)
 
