@@ -11,7 +11,9 @@ from cs_core.experiments import validation_images
 from cs_core.images import load_image
 from cs_core.metrics import all_metrics
 from cs_core.problem import make_problem
-from cs_core.solvers.lasso import DEFAULT_ITERATIONS, RATIO_PATH, RULE_ITERATIONS, LassoSettings, fista
+from cs_core.solvers import lasso
+from cs_core.solvers.lasso import (DEFAULT_ITERATIONS, PATH_ITERATIONS, RATIO_PATH, RULE_ITERATIONS,
+                                     LassoSettings, fista)
 from test_solvers import last
 
 CPU = torch.device("cpu")
@@ -27,12 +29,35 @@ def at_ratios(problem, basis, ratios, iterations=DEFAULT_ITERATIONS):
 def test_the_rule_streams_its_path_then_the_chosen_lambda_within_the_iteration_count(device):
     problem = make_problem(validation_images("mnist")[:2], DOMAINS["mnist"], "gaussian", {"m": 200}, 0.01, 0, device)
     snaps = list(fista(problem, BASES["dct"], LassoSettings(), every=60))
-    assert [s.iteration for s in snaps] == list(range(60, RULE_ITERATIONS, 60)) + [RULE_ITERATIONS]
-    on_path = [s for s in snaps if s.iteration <= len(RATIO_PATH) * 30]
-    assert all("cross-validation" in s.message for s in on_path)
+    ran = snaps[-1].extra["path_ratios"]
+    end = RULE_ITERATIONS - PATH_ITERATIONS * (len(RATIO_PATH) - ran)  # the skipped ratios are not run
+    assert lasso.PATH_PATIENCE < ran < len(RATIO_PATH)  # here every image's choice is settled before the path's end
+    assert [s.iteration for s in snaps] == list(range(60, end, 60)) + [end]
+    on_path = [s for s in snaps if s.iteration <= ran * PATH_ITERATIONS]
+    assert on_path and all("cross-validation" in s.message for s in on_path)
+    assert not any("cross-validation" in s.message for s in snaps if s.iteration > ran * PATH_ITERATIONS)
     assert all(min(abs(ratio - r) for r in RATIO_PATH) < 1e-6 for ratio in snaps[-1].extra["lam_ratio"])
     short = list(fista(problem, BASES["dct"], LassoSettings(iterations=30), every=5))
     assert short[-1].iteration == 30 and short[-1].final
+
+
+def test_the_path_stops_only_once_every_choice_is_settled(monkeypatch):
+    """Stopping the path early changes no choice: the discrepancy principle's is final at the first ratio that
+    meets it, where the path stops; cross-validation's (here) at ``PATH_PATIENCE`` ratios past the lowest
+    held-out error, against the whole path."""
+    images = validation_images("mnist")
+    noisy = make_problem(images, DOMAINS["mnist"], "inpaint", {"mask": "random", "keep": 0.5}, 0.05, 0, CPU)
+    chosen = last(fista(noisy, BASES["dct"], LassoSettings())).extra
+    stages = [int(np.argmin(np.abs(np.array(RATIO_PATH) - ratio))) for ratio in chosen["lam_ratio"]]
+    assert chosen["path_ratios"] == max(stages) + 1 < len(RATIO_PATH)
+
+    gaussian = make_problem(images[:2], DOMAINS["mnist"], "gaussian", {"m": 200}, 0.01, 0, CPU)
+    early = last(fista(gaussian, BASES["dct"], LassoSettings()))
+    monkeypatch.setattr(lasso, "PATH_PATIENCE", len(RATIO_PATH))
+    whole = last(fista(gaussian, BASES["dct"], LassoSettings()))
+    assert early.extra["path_ratios"] < whole.extra["path_ratios"] == len(RATIO_PATH)
+    assert early.extra["lam_ratio"] == whole.extra["lam_ratio"]
+    assert early.iteration == whole.iteration - PATH_ITERATIONS * (len(RATIO_PATH) - early.extra["path_ratios"])
 
 
 def test_cross_validation_is_within_ten_percent_of_the_best_fixed_ratio_on_gaussian_measurements():
@@ -96,6 +121,7 @@ def test_sweep_with_the_per_image_rule_and_lambda_check_from_the_command_line(tm
                 "--lam-rule", "per-image", "--out", tmp_path / "sweep")
     assert swept.returncode == 0, swept.stderr
     rows = list(csv.DictReader((tmp_path / "sweep" / "results.csv").open()))
-    assert len(rows) == 3 and all(r["lam_ratio"] == "" and int(r["iterations"]) == RULE_ITERATIONS for r in rows)
+    assert len(rows) == 3 and all(r["lam_ratio"] == "" for r in rows)
+    assert all(DEFAULT_ITERATIONS + PATH_ITERATIONS <= int(r["iterations"]) <= RULE_ITERATIONS for r in rows)
     bad = run("lambda-check", "--domain", "mnist", "--noise", "-1", "--out", tmp_path / "check.csv")
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and len(bad.stderr.strip().splitlines()) == 1

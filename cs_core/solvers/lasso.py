@@ -32,7 +32,11 @@ solution is c = 0), or else chosen per image along ``RATIO_PATH`` from large λ 
 - local measurements (pixels, low-resolution pixels, k-space lines, a blurred image), where a held-out
   measurement says how well its neighbours interpolate it rather than how good x̂ is: the discrepancy
   principle, the largest ratio with ‖y − AΨĉ‖ ≤ σ√m (noiseless: the smallest ratio of the path).
-The chosen ratio is then solved on all measurements from the path's coefficients.
+The path stops as soon as every image's choice is settled: under the discrepancy principle at the first ratio
+that meets it (the same choice as the whole path), under cross-validation once the held-out error has risen
+at ``PATH_PATIENCE`` ratios in a row after its lowest (each image's choice is the lowest error up to there,
+whatever else is in the batch). The chosen ratio is then solved on all measurements from the path's
+coefficients, for the iterations the path did not use up to ``DEFAULT_ITERATIONS``.
 """
 from dataclasses import dataclass, replace
 
@@ -54,6 +58,7 @@ WORKING_SET_LIMIT = 2 ** 26  # entries at most in the working sets' columns (268
 SHARED_BATCH = 10  # images over which one product with a shared matrix costs about one pass over it (CPU, measured)
 RATIO_PATH = (0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001)  # λ / λ_max, largest first
 FOLDS = 5
+PATH_PATIENCE = 2  # cross-validation: a path stops after this many ratios in a row above an image's lowest error
 PATH_ITERATIONS = 30  # warm-started FISTA iterations per ratio of the path (fewer when the run is short)
 RULE_ITERATIONS = len(RATIO_PATH) * PATH_ITERATIONS + DEFAULT_ITERATIONS  # the default when the rule chooses λ
 
@@ -81,6 +86,11 @@ def planned_iterations(iterations: int | None, from_rule: bool) -> int:
     if from_rule:
         return max(iterations or RULE_ITERATIONS, len(RATIO_PATH) + 1)
     return iterations or DEFAULT_ITERATIONS
+
+
+def path_steps(total: int) -> int:
+    """FISTA iterations per ratio of the λ path in a run of ``total``: at most half of a short run on the path."""
+    return max(1, min(PATH_ITERATIONS, total // (2 * len(RATIO_PATH))))
 
 
 def lambda_max(problem: Problem, basis: Basis) -> torch.Tensor:
@@ -365,7 +375,8 @@ def lambda_path(problem: Problem, basis: Basis, settings: LassoSettings, steps: 
                 every: int | None, method: str):
     """Run ``steps`` FISTA iterations per ratio along ``RATIO_PATH`` (warm-started) and choose a ratio per image:
     by ``FOLDS``-fold cross-validation when the operator's measurements are exchangeable, else by the discrepancy
-    principle. Yields snapshots on all measurements; returns (the ratio per image (B,), its coefficients)."""
+    principle. Yields snapshots on all measurements; returns (the ratio per image (B,), its coefficients, the
+    number of ratios run)."""
     op, y, batch = problem.operator, problem.y, problem.batch
     folds = FOLDS if op.exchangeable else 0
     members = folds + 1  # per image: all measurements, then each fold without its held-out part
@@ -380,7 +391,10 @@ def lambda_path(problem: Problem, basis: Basis, settings: LassoSettings, steps: 
     rule = f"{folds}-fold cross-validation" if folds else \
         f"the discrepancy principle ‖y − Ax̂‖ ≤ σ√m = {discrepancy:.3g}"
     scores, path = [], []
+    settled = torch.zeros(batch, dtype=torch.bool, device=y.device)  # each image's choice can no longer change
     for stage, ratio in enumerate(RATIO_PATH):
+        if bool(settled.all()):
+            break
         lam = ratio * lam_max
         stepper = STEPS[settings.step](kept, basis, coeffs)  # warm start, momentum restarted
         for iteration in range(1, steps + 1):
@@ -393,31 +407,37 @@ def lambda_path(problem: Problem, basis: Basis, settings: LassoSettings, steps: 
                                 message=f"choosing λ by {rule}: λ = {ratio:g}·λ_max")
                 watch.start()
         miss = op.A(basis.synthesis(coeffs).clamp(0, 1)) - targets
-        if folds:  # the held-out error, summed over the folds
-            scores.append(((miss * (1 - keep)) ** 2).sum(1).reshape(batch, members).sum(1))
+        if folds:  # the held-out error, summed over the folds; an image already settled keeps its choice
+            error = ((miss * (1 - keep)) ** 2).sum(1).reshape(batch, members).sum(1)
+            scores.append(torch.where(settled, float("inf"), error))
+            lowest = torch.stack(scores).argmin(0)
+            settled |= stage - lowest >= PATH_PATIENCE
         else:      # the first (largest) ratio whose residual is down to the noise level, else the last
             above = (miss ** 2).sum(1) ** 0.5 > discrepancy
             scores.append(torch.where(above, 2 * len(RATIO_PATH) - stage, stage).to(y.dtype))
+            settled |= ~above
         path.append(coeffs[::members])
     best = torch.stack(scores).argmin(0)
     start = torch.stack([path[stage][image] for image, stage in enumerate(best.tolist())])
-    return torch.tensor(RATIO_PATH, device=y.device)[best], start
+    return torch.tensor(RATIO_PATH, device=y.device)[best], start, len(path)
 
 
 def fista(problem: Problem, basis: Basis, settings: LassoSettings, every: int | None = None,
           method: str = "lasso"):
     """Yield snapshots of FISTA on ½‖y − AΨc‖² + λ‖c‖₁ every ``every`` iterations and at the end (unless the
-    settings give λ, ``lambda_path`` chooses it first, within the same iteration count). ``extra``: λ, the
-    step's L and, for backtracking, the retried steps, per image (and the chosen ratio when the rule chose)."""
+    settings give λ, ``lambda_path`` chooses it first, within the iteration count less the ratios it skipped). ``extra``: λ, the
+    step's L and, for backtracking, the retried steps, per image (and, when the rule chose, the chosen ratio and the
+    number of the path's ratios run)."""
     watch = StopWatch(problem.device)
     watch.start()
     coeffs = torch.zeros((problem.batch, *problem.operator.image_shape), device=problem.device)
     total, done = planned_iterations(settings.iterations, settings.from_rule), 0
-    if settings.from_rule:  # at most half of a short run on the path
-        steps = max(1, min(PATH_ITERATIONS, total // (2 * len(RATIO_PATH))))
-        ratio, coeffs = yield from lambda_path(problem, basis, settings, steps, watch, every, method)
-        lam, done = ratio * lambda_max(problem, basis), steps * len(RATIO_PATH)
-        chosen = {"lam_ratio": ratio.tolist()}
+    if settings.from_rule:
+        steps = path_steps(total)
+        ratio, coeffs, stages = yield from lambda_path(problem, basis, settings, steps, watch, every, method)
+        lam, done = ratio * lambda_max(problem, basis), steps * stages
+        total -= steps * (len(RATIO_PATH) - stages)  # the ratios the path skipped are not run
+        chosen = {"lam_ratio": ratio.tolist(), "path_ratios": stages}
     else:
         lam, chosen = choose_lambda(problem, basis, settings), {}
     stepper = STEPS[settings.step](problem, basis, coeffs)
