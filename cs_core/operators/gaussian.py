@@ -24,12 +24,14 @@ class GaussianOperator(LinearOperator):
         self.designs: dict[str, torch.Tensor] = {}  # AΨ per basis name, built on first use
 
     def design(self, basis):
-        """AΨ: row i is Ψᵀaᵢ, the analysis of A's i-th row; built once per basis (unless m·n > ``DESIGN_LIMIT``)."""
+        """AΨ: row i is Ψᵀaᵢ, the analysis of A's i-th row; built once per basis (unless m·n > ``DESIGN_LIMIT``),
+        stored column by column (a (m, n) view of (n, m) memory), so that a working set gathers its columns as
+        contiguous rows, and scikit-learn takes it without a copy."""
         if self.m * math.prod(self.image_shape) > DESIGN_LIMIT:
             return None
         if basis.name not in self.designs:
             rows = basis.analysis(self.matrix.reshape(self.m, *self.image_shape)).reshape(self.m, -1)
-            self.designs[basis.name] = rows
+            self.designs[basis.name] = rows.T.contiguous().T
         return self.designs[basis.name]
 
     def A(self, x):

@@ -296,7 +296,7 @@ class WorkingSetStep:
         image, rank = (torch.arange(order.shape[1], device=new.device) < count[:, None]).nonzero(as_tuple=True)
         slot, members = self.size[image] + rank, order[image, rank]
         self.index[image, slot] = members
-        self.columns[image, :, slot] = self.design[:, members].T
+        self.columns[image, :, slot] = self.design.T[members]  # contiguous rows of the stored design
         self.size = size
 
     @property
