@@ -67,6 +67,8 @@ def test_run_streams_and_matches_the_cli(client, image):
         assert first[3 + i].get("visible") is (i < len(methods))
 
     rows = {row[0]: dict(zip(table["headers"], row)) for row in table["data"]}
+    # a finished method reads k/k, also where it ended before its announced count (Lasso's λ path once settled)
+    assert all(f"{label} {int(row['iters'])}/{int(row['iters'])}" in status for label, row in rows.items()), status
     expected = cli_results(image, methods, iterations, restarts, seed)
     from cs_core.solvers import METHODS
     assert set(rows) == {METHODS[name].label for name in methods}

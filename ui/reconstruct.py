@@ -92,7 +92,8 @@ def _status(device: str, frame: Frame, options: Options, methods: list[str], ela
     for name in methods:
         snap = frame.latest.get(name)
         done = snap.iteration if snap else 0
-        parts.append(f"{method_label(name)} {done}/{METHODS[name].iterations(options)}")
+        planned = done if snap is not None and snap.final else METHODS[name].iterations(options)  # ended early:
+        parts.append(f"{method_label(name)} {done}/{planned}")  # CSGM's patience, or Lasso's λ path once settled
         if snap is not None and snap.extra.get("stage") and not snap.final:
             parts.append(f"{method_label(name)}: {snap.extra['stage']}")
         if snap is not None and snap.message:
