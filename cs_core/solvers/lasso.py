@@ -35,8 +35,8 @@ solution is c = 0), or else chosen per image along ``RATIO_PATH`` from large λ 
 The path stops as soon as every image's choice is settled: under the discrepancy principle at the first ratio
 that meets it (the same choice as the whole path), under cross-validation once the held-out error has risen
 at ``PATH_PATIENCE`` ratios in a row after its lowest (each image's choice is the lowest error up to there,
-whatever else is in the batch). The chosen ratio is then solved on all measurements from the path's
-coefficients, for the iterations the path did not use up to ``DEFAULT_ITERATIONS``.
+whatever else is in the batch); the ratios it skips are not run. The chosen ratio is then solved on all
+measurements from the path's coefficients, for the run's iterations less the whole path's (300 by default).
 """
 from dataclasses import dataclass, replace
 
@@ -425,9 +425,9 @@ def lambda_path(problem: Problem, basis: Basis, settings: LassoSettings, steps: 
 def fista(problem: Problem, basis: Basis, settings: LassoSettings, every: int | None = None,
           method: str = "lasso"):
     """Yield snapshots of FISTA on ½‖y − AΨc‖² + λ‖c‖₁ every ``every`` iterations and at the end (unless the
-    settings give λ, ``lambda_path`` chooses it first, within the iteration count less the ratios it skipped). ``extra``: λ, the
-    step's L and, for backtracking, the retried steps, per image (and, when the rule chose, the chosen ratio and the
-    number of the path's ratios run)."""
+    settings give λ, ``lambda_path`` chooses it first, within the iteration count less the ratios it skipped).
+    ``extra``: λ, the step's L and, for backtracking, the retried steps, per image (and, when the rule chose,
+    the chosen ratio and the number of the path's ratios run)."""
     watch = StopWatch(problem.device)
     watch.start()
     coeffs = torch.zeros((problem.batch, *problem.operator.image_shape), device=problem.device)
