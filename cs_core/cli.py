@@ -22,7 +22,7 @@ from .operators import cli as operator_cli
 from .problem import make_problem
 from .session import run_methods, run_to_end
 from .sketching import cli as sketch_cli
-from .solvers import METHODS, Options
+from .solvers import MAX_ITERATIONS, METHODS, Options
 
 EXIT_INPUT_ERROR = 2
 EXPORT_EVERY = 5  # with --gif/--png/--csv: a snapshot every 5 iterations, as in the app
@@ -89,6 +89,9 @@ def build_parser() -> Parser:
     sw.add_argument("--lam-rule", default="validation", choices=["validation", "per-image"],
                     help="Lasso's λ: one ratio per m chosen on validation images (docs/RESULTS.md's protocol), "
                          "or the solver's own per-image rule (cross-validation / discrepancy principle)")
+    sw.add_argument("--lasso-iters", type=int,
+                    help="Lasso's iterations in all (default: 300, or 540 with --lam-rule per-image), e.g. enough to "
+                         "converge; rows are resumed by key, not by iterations: use a fresh --out")
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sw.add_argument("--out", required=True, help="directory; an existing results.csv there is resumed")
@@ -212,12 +215,15 @@ def sweep(args) -> int:
     source = args.source or ("heldout" if args.domain == "mnist" else "inrange")
     if args.images is not None and args.images < 1:
         raise InputError(f"--images must be at least 1; got {args.images}")
+    if args.lasso_iters is not None and not 1 <= args.lasso_iters <= MAX_ITERATIONS:
+        raise InputError(f"--lasso-iters must be from 1 to {MAX_ITERATIONS}; got {args.lasso_iters}")
     if args.operator != "gaussian" and args.m:
         raise InputError(f"--m sets gaussian's sweep points; {args.operator} is measured at its own flags "
                          f"(--accel, --kernel, ...)")
     rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
                      check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
-                     operator=args.operator, params=operator_cli.params(args), lam_rule=args.lam_rule)
+                     operator=args.operator, params=operator_cli.params(args), lam_rule=args.lam_rule,
+                     lasso_iterations=args.lasso_iters)
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
     return 0
 

@@ -191,10 +191,12 @@ def point_m(domain: str, operator: str, point: dict) -> int:
 
 def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
           seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
-          params: dict | None = None, lam_rule: str = "validation") -> Iterator[dict]:
+          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None
+          ) -> Iterator[dict]:
     """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped.
     ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
-    app runs it; ``lam_ratio`` left empty)."""
+    app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
+    540 with the per-image rule), e.g. enough to converge, to compare two λ choices at equal optimisation."""
     dom = get_domain(domain)
     if SENSOR in methods and operator == "gaussian":
         raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
@@ -221,7 +223,8 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
                 step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
                 final = sensor_snapshot(problem) if method == SENSOR else \
                     published_csgm(problem, method) or \
-                    run_to_end(problem, [method], Options(lam_ratio=ratio, lasso_step=step))[method]
+                    run_to_end(problem, [method], Options(iterations=lasso_iterations if method.startswith("lasso-")
+                                                          else None, lam_ratio=ratio, lasso_step=step))[method]
                 for j, index in enumerate(chunk):
                     yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
                            "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
@@ -242,7 +245,8 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True,
-              operator: str = "gaussian", params: dict | None = None, lam_rule: str = "validation") -> list[dict]:
+              operator: str = "gaussian", params: dict | None = None, lam_rule: str = "validation",
+              lasso_iterations: int | None = None) -> list[dict]:
     """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows.
     One operator per directory (gaussian's m values may vary); a CSV from before the ``operator`` column
     is rewritten with it (its rows are gaussian)."""
@@ -268,7 +272,8 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new_file:
             writer.writeheader()
-        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule):
+        for row in sweep(domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule,
+                         lasso_iterations):
             writer.writerow(row)
             f.flush()
             rows.append(row)

@@ -6,6 +6,7 @@ import torch
 
 from cs_core.cli import main
 from cs_core.experiments import LAMBDA_GRID, load_images, run_sweep, summarise
+from cs_core.solvers.lasso import PATH_ITERATIONS, RATIO_PATH
 
 
 def test_small_sweep_writes_rows_figure_and_resumes(tmp_path):
@@ -44,6 +45,20 @@ def test_sweep_cli_rejects_bad_lists(tmp_path, capsys):
                  "--m", "10", "--out", str(tmp_path)]) == 2
     assert main(["sweep", "--domain", "mnist", "--methods", "csgm-dcgan", "--images", "1", "--m", "10",
                  "--out", str(tmp_path)]) == 2
+    assert main(["sweep", "--domain", "mnist", "--methods", "lasso-dct", "--lasso-iters", "0", "--images", "1",
+                 "--m", "10", "--out", str(tmp_path)]) == 2
+    assert "--lasso-iters" in capsys.readouterr().err
+
+
+def test_sweep_runs_lasso_for_the_iterations_asked(tmp_path):
+    """``--lasso-iters`` sets Lasso's iterations in all: with the validation λ exactly; with the per-image rule less
+    the path's skipped ratios (``PATH_ITERATIONS`` each)."""
+    run = lambda rule: [int(r["iterations"]) for r in run_sweep(  # noqa: E731
+        "mnist", ["lasso-dct"], [50], "heldout", 2, 0.0, 0, torch.device("cpu"), tmp_path / rule, progress=False,
+        lam_rule=rule, lasso_iterations=1000)]
+    assert run("validation") == [1000, 1000]
+    skipped = [1000 - iterations for iterations in run("per-image")]
+    assert all(0 <= s < len(RATIO_PATH) * PATH_ITERATIONS and s % PATH_ITERATIONS == 0 for s in skipped)
 
 
 def test_cli_sweep_with_csgm(tmp_path, capsys):
