@@ -55,5 +55,9 @@ results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-dct,lasso-pixel --images 100 --lam-rule per-image --out docs/results/lambda-rule/mnist
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-dct,lasso-pixel --images 100 --noise 0.01 --lam-rule per-image --out docs/results/lambda-rule/mnist-noise0.01
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --source real --methods lasso-wavelet,lasso-dct --m 100,500,1000,2500 --lam-rule per-image --out docs/results/lambda-rule/faces-real
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct --images 100 --lasso-iters 10000 --out docs/results/lambda-rule/converged/mnist-validation
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct --images 100 --lasso-iters 10000 --lam-rule per-image --out docs/results/lambda-rule/converged/mnist-rule
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct --images 100 --noise 0.01 --lasso-iters 10000 --out docs/results/lambda-rule/converged/mnist-noise0.01-validation
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct --images 100 --noise 0.01 --lasso-iters 10000 --lam-rule per-image --out docs/results/lambda-rule/converged/mnist-noise0.01-rule
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain mnist --out docs/results/lambda-rule/trivial-mnist.csv
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain faces --out docs/results/lambda-rule/trivial-faces.csv
