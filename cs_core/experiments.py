@@ -221,10 +221,10 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
                 chunk = todo[start:start + BATCH[domain]]
                 problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
                 step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
+                iterations = lasso_iterations if method.startswith("lasso-") else None
                 final = sensor_snapshot(problem) if method == SENSOR else \
                     published_csgm(problem, method) or \
-                    run_to_end(problem, [method], Options(iterations=lasso_iterations if method.startswith("lasso-")
-                                                          else None, lam_ratio=ratio, lasso_step=step))[method]
+                    run_to_end(problem, [method], Options(iterations=iterations, lam_ratio=ratio, lasso_step=step))[method]
                 for j, index in enumerate(chunk):
                     yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
                            "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
