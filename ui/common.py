@@ -1,9 +1,13 @@
-"""What the tabs share: theme and CSS, limits, display helpers, form parsing, priors at start, run/stop plumbing.
+"""What the tabs share: theme and CSS, limits, display helpers, form parsing, priors at start, run/stop plumbing,
+the error decorator.
 
 Display only: every number comes from ``cs_core``.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import math
 import os
 import threading
@@ -174,6 +178,12 @@ class Runs:
     def get(self, request: gr.Request | None) -> Run | None:
         return self._runs.get(session_id(request))
 
+    def stop(self, request: gr.Request = None) -> None:
+        """Stop for a tab whose Stop shows nothing: the session's run ends at its next frame (status ``stopped``)."""
+        run = self._runs.get(session_id(request))
+        if run is not None:
+            run.stop.set()
+
     def request_stop(self, request: gr.Request = None):
         """Ask the session's run to stop and wait until no frame that read "running" can still be on its way,
         so the status reliably ends with "stopped" (``cancels`` alone would also drop a queued run)."""
@@ -185,3 +195,36 @@ class Runs:
         while run.emitting and not run.finished.is_set() and time.monotonic() < deadline:
             time.sleep(0.02)
         return f"{run.progress} · stopped" if run.progress else "stopped"
+
+
+# ---------------------------------------------------------------- errors
+
+@contextlib.contextmanager
+def _shown(oom: str | None):
+    try:
+        yield
+    except InputError as exc:
+        raise gr.Error(str(exc)) from None
+    except torch.cuda.OutOfMemoryError:
+        if oom is None:
+            raise
+        raise gr.Error(oom) from None
+
+
+def user_errors(fn=None, *, oom: str | None = None):
+    """Decorate a handler (plain or streaming): the core's ``InputError`` (which names the field and its range)
+    becomes a ``gr.Error`` with the same text, and, given ``oom``, running out of GPU memory becomes ``gr.Error(oom)``."""
+    if fn is None:
+        return functools.partial(user_errors, oom=oom)
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def streaming(*args, **kwargs):
+            with _shown(oom):
+                yield from fn(*args, **kwargs)
+        return streaming
+
+    @functools.wraps(fn)
+    def plain(*args, **kwargs):
+        with _shown(oom):
+            return fn(*args, **kwargs)
+    return plain

@@ -6,8 +6,6 @@ the starts ended, the phase transition growing with m, and the same slice for a 
 """
 from __future__ import annotations
 
-import functools
-import threading
 import time
 
 import gradio as gr
@@ -25,7 +23,7 @@ from cs_core.landscape.rho import rho
 from cs_core.landscape.risk import START_STREAM, prior_risk, random_risk, random_starts, stream
 from cs_core.priors import PRIORS
 
-from .common import HIDDEN, as_int, max_seconds, session_id
+from .common import HIDDEN, Runs, as_int, max_seconds, user_errors
 
 TITLE = "Why descent works"
 ELEM_ID = "landscape-tab"
@@ -37,7 +35,7 @@ PHASE_M = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
 PHASE_TRIALS, PHASE_STEPS = 16, 200
 SLICE_GRID = {"vae": 60, "dcgan": 20}
 PLANE_STREAM = 7
-_STOPS: dict[str, threading.Event] = {}   # Stop's flag per browser session (one for all panels of the tab)
+RUNS = Runs()              # one run per browser session; every panel's Stop stops it
 
 THEORY = """
 **The theorem** (Hand & Voroninski, 2017): for a random expansive ReLU generator G(z) = relu(W_d ⋯ relu(W_1 z))
@@ -58,35 +56,14 @@ def _widths(preset: str) -> list[int]:
     return PRESETS[preset]
 
 
-def _stop_flag(request) -> threading.Event:
-    stop = _STOPS.setdefault(session_id(request), threading.Event())
-    stop.clear()
-    return stop
-
-
-def request_stop(request: gr.Request = None):
-    """Stop: the running panel ends at its next frame with the status ``stopped``."""
-    _STOPS.setdefault(session_id(request), threading.Event()).set()
-
-
-def _guarded(fn):
-    """Bad input → gr.Error; running out of GPU memory → gr.Error (never a crash)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            yield from fn(*args, **kwargs)
-        except InputError as exc:
-            raise gr.Error(str(exc)) from None
-        except torch.cuda.OutOfMemoryError:
-            raise gr.Error("the GPU ran out of memory; use fewer starts or a smaller m") from None
-    return wrapper
+_guarded = user_errors(oom="the GPU ran out of memory; use fewer starts or a smaller m")
 
 
 @_guarded
 def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Request = None):
     """Descend from many random starts on the k = 2 landscape; stream the heat map with all paths, the end
     points and the status "n of N reached z*" (ends with ``done`` or ``stopped``)."""
-    stop = _stop_flag(request)
+    stop = RUNS.start(request).stop
     device = resolve_device("auto")
     widths = _widths(preset)
     if method not in METHODS:
@@ -122,7 +99,7 @@ def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Reque
 @_guarded
 def run_phase(preset, steps, seed, request: gr.Request = None):
     """Success rate vs m for plain GD and the negation scheme (k = 2, the preset's widths), one m at a time."""
-    stop = _stop_flag(request)
+    stop = RUNS.start(request).stop
     device = resolve_device("auto")
     widths = _widths(preset)
     rows, began = [], time.monotonic()
@@ -142,7 +119,7 @@ def run_phase(preset, steps, seed, request: gr.Request = None):
 def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
     """f on the plane through z*, −z* and 0 of a trained prior, with CSGM's restarts (Adam at the prior's
     learning rate) projected onto it as they move."""
-    stop = _stop_flag(request)
+    stop = RUNS.start(request).stop
     if prior_name not in PRIORS:
         raise InputError(f"unknown prior {prior_name!r}; choose from {', '.join(PRIORS)}")
     prior = PRIORS[prior_name]
@@ -236,4 +213,4 @@ def build(demo: gr.Blocks) -> None:
                     api_name="landscape_slice", concurrency_limit=1, concurrency_id="landscape",
                     show_progress="minimal")
     for button in (stop_btn, phase_stop, slice_stop):
-        button.click(request_stop, None, None, **HIDDEN)
+        button.click(RUNS.stop, None, None, **HIDDEN)

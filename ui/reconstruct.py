@@ -33,7 +33,7 @@ from cs_core.solvers import METHODS, Options, methods_for
 
 from . import kiosk, links
 from .common import (DOMAIN_CHOICES, HIDDEN, MAX_FPS, PAPER_URL, Run, Runs, as_int, default_methods, display,
-                     float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label)
+                     float_or_none, int_or_none, max_seconds, concurrency, method_choices, method_label, user_errors)
 
 TITLE = "Reconstruct"
 ELEM_ID = "reconstruct-tab"
@@ -183,6 +183,7 @@ def _setup(asset, upload, domain, operator, m, mask, mask_size, keep, factor, no
     return problem, options
 
 
+@user_errors(oom="the GPU ran out of memory; use a smaller m or fewer restarts, or device cpu")
 def reconstruct(asset, upload, domain, operator, m, mask, mask_size, keep, factor, noise, methods,
                 iterations, restarts, lr, lam, csgm_lam, seed, device, mask_editor=None, accel=None, center=None,
                 lines=None, kernel=None, blur_size=None, sigma=None, length=None, angle=None,
@@ -203,10 +204,6 @@ def reconstruct(asset, upload, domain, operator, m, mask, mask_size, keep, facto
         yield (f"{run.progress} · starting", *[gr.skip()] * (len(OUTPUT_NAMES) - 1))
         frame = next(frames)  # priors are loaded and the methods checked before the first frame
         yield from _stream(run, problem, options, list(dict.fromkeys(methods)), frame, frames, started)
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
-    except torch.cuda.OutOfMemoryError:
-        raise gr.Error("the GPU ran out of memory; use a smaller m or fewer restarts, or device cpu") from None
     finally:
         run.finished.set()
         if frames is not None:
@@ -257,18 +254,16 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
         frame = next(frames, None)
 
 
+@user_errors
 def export(request: gr.Request = None):
     """The session's last run (as far as it went) as an animated GIF, a labelled PNG and a CSV."""
     run = RUNS.get(request)
-    try:
-        if run is None or run.record is None:
-            raise InputError("nothing to export yet: press Run first")
-        folder = Path(tempfile.mkdtemp(prefix="csgm-export-"))
-        paths = (write_gif(run.record, folder / "csgm-convergence.gif"), write_png(run.record, folder / "csgm-final.png"),
-                 write_csv(run.record, folder / "csgm-convergence.csv"))
-        return [gr.update(value=str(path), visible=True) for path in paths]
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
+    if run is None or run.record is None:
+        raise InputError("nothing to export yet: press Run first")
+    folder = Path(tempfile.mkdtemp(prefix="csgm-export-"))
+    paths = (write_gif(run.record, folder / "csgm-convergence.gif"), write_png(run.record, folder / "csgm-final.png"),
+             write_csv(run.record, folder / "csgm-convergence.csv"))
+    return [gr.update(value=str(path), visible=True) for path in paths]
 
 
 def compare_choices(request: gr.Request = None):
@@ -308,18 +303,16 @@ def checked_upload(preprocess):
 
 # ---------------------------------------------------------------- form callbacks
 
+@user_errors
 def preview(asset, upload, domain):
     """The chosen image converted to the domain's shape (what the methods will see)."""
-    try:
-        dom = get_domain(domain)
-        if not upload and not asset:
-            return gr.update(value=None, label="ground truth")
-        if not upload and get_asset(asset).domain != dom.name:
-            return gr.skip()  # the domain is about to follow the picked asset
-        return gr.update(value=display(load_truth(dom, image=upload, asset=asset)),
-                         label=f"ground truth · {dom.size}×{dom.size}")
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
+    dom = get_domain(domain)
+    if not upload and not asset:
+        return gr.update(value=None, label="ground truth")
+    if not upload and get_asset(asset).domain != dom.name:
+        return gr.skip()  # the domain is about to follow the picked asset
+    return gr.update(value=display(load_truth(dom, image=upload, asset=asset)),
+                     label=f"ground truth · {dom.size}×{dom.size}")
 
 
 def on_domain_change(domain, m):
@@ -397,14 +390,12 @@ def on_mask(mask):
     return gr.update(visible=mask == "center"), gr.update(visible=mask == "random"), gr.update(visible=mask == "drawn")
 
 
+@user_errors
 def mask_canvas(mask, asset, upload, domain):
     """With the drawn mask chosen: a fresh canvas over the current image (as displayed) to paint on."""
     if mask != "drawn":
         return gr.skip()
-    try:
-        image = display(load_truth(get_domain(domain), image=upload, asset=asset)) if upload or asset else None
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
+    image = display(load_truth(get_domain(domain), image=upload, asset=asset)) if upload or asset else None
     if image is not None and image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return {"background": image, "layers": [], "composite": image}

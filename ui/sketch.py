@@ -5,7 +5,6 @@ All math is ``cs_core.sketching`` (the CLI's ``sketch fit``); this module only d
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -25,7 +24,7 @@ from cs_core.sketching.frequencies import LAWS, check_m, draw_frequencies, estim
 from cs_core.sketching.sketch import iter_chunks, sketch_stream
 from cs_core.sketching.toys import TOYS, toy_split
 
-from .common import HIDDEN, as_int, max_seconds, session_id
+from .common import HIDDEN, Runs, as_int, max_seconds, user_errors
 
 TITLE = "Learn from a sketch"
 ELEM_ID = "sketch-tab"
@@ -38,7 +37,7 @@ LOSS_X, LOSS_Y = "step", "loss"
 # opens the Reconstruct tab with the sketch prior selected beside the VAE and Lasso (ui/links.py reads it)
 RECONSTRUCT_LINK = "?" + urlencode({"domain": "mnist", "op": "gaussian", "m": 100,
                                     "methods": "lasso-dct,csgm-vae,csgm-sketch"})
-_STOPS: dict[str, threading.Event] = {}
+RUNS = Runs()                         # Train's run per browser session, for Stop
 INTRO = """Compressive learning (Schellekens & Jacques, [arXiv:2002.05095](https://arxiv.org/abs/2002.05095)):
 the whole dataset is read **once** into a sketch z = mean of [cos ωⱼᵀx, sin ωⱼᵀx] at m random frequencies,
 then a generator is trained to match the sketch, ‖z − ẑ_θ‖², without ever seeing the data again.
@@ -85,47 +84,38 @@ def _sizes(state: dict) -> str:
             f"the frequencies are redrawn from the seed.")
 
 
+@user_errors
 def do_sketch(dataset, m, law):
     """Sketch button: the data, the sizes, and the density the sketch encodes."""
-    try:
-        state = make_sketch(dataset, m, law)
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
+    state = make_sketch(dataset, m, law)
     return (state, _render(state["heldout"]), _render(None, image=density_image(state, GRID)), _sizes(state))
 
 
+@user_errors
 def train(dataset, m, law, steps, state, request: gr.Request = None):
     """Train button: stream the generator's samples over the data, the loss curve and the held-out distance."""
-    stop = _STOPS.setdefault(session_id(request), threading.Event())
-    stop.clear()
-    try:
-        if not state or state["key"] != (dataset, check_m(as_int(m), 20_000), law):
-            state = make_sketch(dataset, m, law)
-        settings = FitSettings(steps=as_int(steps), batch=500, lr=3e-3)
-        g = torch.Generator().manual_seed(SEED)
-        model = mlp_generator(LATENT, 2, WIDTH, DEPTH, g)
-        gaussian = energy_distance(gaussian_samples(state["train"], HELDOUT, g), state["heldout"])
-        started = time.monotonic()
-        deadline = lambda: stop.is_set() or time.monotonic() - started > max_seconds()  # noqa: E731
-        first = None
-        for snap in fit_sketch(state["sketch"], state["omega"], model, LATENT, settings, state["heldout"], g,
-                               every=FRAME_EVERY, should_stop=deadline):
-            first = first if first is not None else snap.distance
-            word = "running"
-            if snap.final:
-                word = "stopped" if stop.is_set() else ("time limit reached · stopped"
-                                                        if snap.step < settings.steps else "done")
-            status = (f"step {snap.step}/{settings.steps} · loss {snap.loss:.5f} · held-out {ENERGY} "
-                      f"{snap.distance:.4f} (untrained {first:.4f}, single Gaussian {gaussian:.4f}) · "
-                      f"{snap.seconds:.1f} s · {word}")
-            curve = pd.DataFrame({LOSS_X: np.arange(1, len(snap.losses) + 1), LOSS_Y: snap.losses})
-            yield state, _render(snap.samples, state["heldout"]), curve, status
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
-
-
-def request_stop(request: gr.Request = None):
-    _STOPS.setdefault(session_id(request), threading.Event()).set()
+    stop = RUNS.start(request).stop
+    if not state or state["key"] != (dataset, check_m(as_int(m), 20_000), law):
+        state = make_sketch(dataset, m, law)
+    settings = FitSettings(steps=as_int(steps), batch=500, lr=3e-3)
+    g = torch.Generator().manual_seed(SEED)
+    model = mlp_generator(LATENT, 2, WIDTH, DEPTH, g)
+    gaussian = energy_distance(gaussian_samples(state["train"], HELDOUT, g), state["heldout"])
+    started = time.monotonic()
+    deadline = lambda: stop.is_set() or time.monotonic() - started > max_seconds()  # noqa: E731
+    first = None
+    for snap in fit_sketch(state["sketch"], state["omega"], model, LATENT, settings, state["heldout"], g,
+                           every=FRAME_EVERY, should_stop=deadline):
+        first = first if first is not None else snap.distance
+        word = "running"
+        if snap.final:
+            word = "stopped" if stop.is_set() else ("time limit reached · stopped"
+                                                    if snap.step < settings.steps else "done")
+        status = (f"step {snap.step}/{settings.steps} · loss {snap.loss:.5f} · held-out {ENERGY} "
+                  f"{snap.distance:.4f} (untrained {first:.4f}, single Gaussian {gaussian:.4f}) · "
+                  f"{snap.seconds:.1f} s · {word}")
+        curve = pd.DataFrame({LOSS_X: np.arange(1, len(snap.losses) + 1), LOSS_Y: snap.losses})
+        yield state, _render(snap.samples, state["heldout"]), curve, status
 
 
 def _figure(name: str):
@@ -193,4 +183,4 @@ def build(demo: gr.Blocks) -> None:
     sketch_btn.click(do_sketch, [dataset, m, law], [state, data_img, density_img, sizes], api_name="sketch")
     train_btn.click(train, [dataset, m, law, steps, state], [state, samples_img, loss_plot, status],
                     api_name="sketch_train", concurrency_limit=1)
-    stop_btn.click(request_stop, None, None, **HIDDEN)
+    stop_btn.click(RUNS.stop, None, None, **HIDDEN)

@@ -4,13 +4,11 @@ The sweep is ``cs_core.experiments.sweep`` (the CLI's ``sweep``); this module on
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import gradio as gr
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image as _PILImage
 
 from cs_core.devices import describe_device, resolve_device
@@ -19,14 +17,15 @@ from cs_core.experiments import PAPER_M, RESULTS_DIR, SOURCES, load_images, summ
 from cs_core.palette import method_color
 from cs_core.solvers import METHODS
 
-from .common import DOMAIN_CHOICES, HIDDEN, as_int, default_methods, method_choices, method_label, session_id
+from .common import (DOMAIN_CHOICES, HIDDEN, Runs, as_int, default_methods, method_choices, method_label,
+                     user_errors)
 
 TITLE = "Measurements vs error"
 ELEM_ID = "sweep-tab"
 SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [100, 500, 2500]}
 SWEEP_SOURCES = {"mnist": ["heldout", "real"], "faces": ["inrange", "real"]}
 SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
-_SWEEP_STOPS: dict[str, threading.Event] = {}  # Stop's flag per browser session
+RUNS = Runs()                                  # the sweep per browser session, for Stop
 SWEEP_COLUMNS = ["method", "m", "images", "mean MSE", "± 95 % CI", "log10 mean MSE"]
 
 
@@ -62,12 +61,12 @@ def _sweep_outputs(rows: list[dict], methods: list[str]):
     return gr.update(value=curve, colors_in_legend=[method_label(n) for n in methods]), table
 
 
+@user_errors(oom="the GPU ran out of memory; use fewer images or smaller m")
 def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = None, progress=gr.Progress()):
     """A small error-vs-m sweep (``cs_core.experiments.sweep``, noiseless, seed 0); streams the curve and the
     table after each finished (method, m) group, moves the progress bar after each image; the status ends
     with ``done`` (or ``stopped``)."""
-    rows, stop = None, _SWEEP_STOPS.setdefault(session_id(request), threading.Event())
-    stop.clear()
+    rows, stop = None, RUNS.start(request).stop
     try:
         device = resolve_device("auto")
         methods, ms = list(dict.fromkeys(methods or [])), sorted({as_int(m) for m in ms or []})
@@ -96,19 +95,9 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
             state = "done" if finished == groups else "running"
             yield (f"{head} · {finished}/{groups} groups (last: {row['method']}, m = {row['m']}) · "
                    f"{time.perf_counter() - started:.1f} s · {state}", curve, table)
-    except InputError as exc:
-        raise gr.Error(str(exc)) from None
-    except torch.cuda.OutOfMemoryError:
-        raise gr.Error("the GPU ran out of memory; use fewer images or smaller m") from None
     finally:
         if rows is not None:
             rows.close()  # Stop: let the solvers go now
-
-
-
-def request_sweep_stop(request: gr.Request = None):
-    """Stop: the sweep ends after the (method, m) batch it is computing, with the status ``stopped``."""
-    _SWEEP_STOPS.setdefault(session_id(request), threading.Event()).set()
 
 
 def _sweep_domain_form(domain, source=None):
@@ -164,7 +153,7 @@ def build(demo: gr.Blocks) -> None:
 
     run_btn.click(run_small_sweep, [domain, methods, ms, images, source], [status, plot, table],
                   api_name="sweep", concurrency_limit=1, show_progress="full", show_progress_on=[progress_bar])
-    stop_btn.click(request_sweep_stop, None, None, **HIDDEN)
+    stop_btn.click(RUNS.stop, None, None, **HIDDEN)
     domain.input(_sweep_domain_form, [domain], [methods, ms, source, figure, caption], **HIDDEN)
     source.input(lambda d, s: sweep_figure(d, s), [domain, source], [figure, caption], **HIDDEN)
     demo.load(_sweep_domain_form, [domain, source], [methods, ms, source, figure, caption], **HIDDEN)
