@@ -30,15 +30,18 @@ def _all_cases():
 ALL_CASES = list(_all_cases())
 
 
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, {"rtol": 1e-4, "atol": 1e-3}),
+                                       (torch.float64, {"rtol": 1e-12, "atol": 1e-10})], ids=str)
 @pytest.mark.parametrize("name,params,domain", ALL_CASES)
-def test_adjoint(name, params, domain, device):
+def test_adjoint(name, params, domain, device, dtype, tol):
+    """<Ax, y> = <x, Aᵀy> in float32 and float64; A, Aᵀ, the view and the trivial estimate keep the input's dtype."""
     op = build_operator(name, domain, params, torch.Generator().manual_seed(1), device)
     gen = torch.Generator().manual_seed(2)
-    x = torch.randn((3, *domain.shape), generator=gen, dtype=torch.float32).to(device)
-    y = torch.randn((3, op.m), generator=gen, dtype=torch.float32).to(device)
-    lhs = (op.A(x) * y).sum(1)
-    rhs = (x * op.A_adjoint(y)).flatten(1).sum(1)
-    torch.testing.assert_close(lhs, rhs, rtol=1e-4, atol=1e-3)
+    x = torch.randn((3, *domain.shape), generator=gen, dtype=dtype).to(device)
+    y = torch.randn((3, op.m), generator=gen, dtype=dtype).to(device)
+    ax, aty = op.A(x), op.A_adjoint(y)
+    assert ax.dtype == aty.dtype == op.view(y).dtype == op.trivial(y).dtype == dtype
+    torch.testing.assert_close((ax * y).sum(1), (x * aty).flatten(1).sum(1), **tol)
 
 
 @pytest.mark.parametrize("name,params,domain", ALL_CASES)

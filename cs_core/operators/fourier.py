@@ -41,8 +41,9 @@ class FourierOperator(LinearOperator):
     def A_adjoint(self, y):
         c, h, w = self.image_shape
         pairs = y.reshape(y.shape[0], 2, c, len(self.rows), w)
-        kspace = torch.zeros((y.shape[0], c, h, w), dtype=torch.complex64, device=y.device)
-        kspace[:, :, self.rows, :] = torch.complex(pairs[:, 0], pairs[:, 1])
+        kept = torch.complex(pairs[:, 0], pairs[:, 1])  # complex64 or complex128, following y
+        kspace = kept.new_zeros((y.shape[0], c, h, w))
+        kspace[:, :, self.rows, :] = kept
         return torch.fft.ifft2(kspace, norm="ortho").real
 
     def view(self, y):

@@ -35,15 +35,15 @@ class GaussianOperator(LinearOperator):
         return self.designs[basis.name]
 
     def A(self, x):
-        return x.reshape(x.shape[0], -1) @ self.matrix.T
+        return x.reshape(x.shape[0], -1) @ self.matrix.T.to(x.dtype)  # no copy when the dtypes agree
 
     def A_adjoint(self, y):
-        return (y @ self.matrix).reshape(y.shape[0], *self.image_shape)
+        return (y @ self.matrix.to(y.dtype)).reshape(y.shape[0], *self.image_shape)
 
     def trivial(self, y, iterations: int = 50):
         """The least-norm solution A⁺y = Aᵀ(AAᵀ)⁻¹y, clamped to [0, 1]; (AAᵀ)⁻¹y by conjugate gradients, matrix-free
         (AAᵀ is well conditioned for m < n: its eigenvalues lie near (n/m)(1 ± √(m/n))²)."""
-        gram = lambda v: (v @ self.matrix) @ self.matrix.T  # noqa: E731
+        gram = lambda v: self.A(self.A_adjoint(v))  # noqa: E731
         w = torch.zeros_like(y)
         residual = y - gram(w)
         direction, norm = residual, (residual ** 2).sum(1, keepdim=True)
