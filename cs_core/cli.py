@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from . import operators, solvers
 from .assets import load_truth
 from .beyond import cli as beyond_cli
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
@@ -62,13 +63,13 @@ def build_parser() -> Parser:
     rec = commands.add_parser("reconstruct", help="measure an image and reconstruct it with several methods")
     add_problem_arguments(rec)
     rec.add_argument("--method", action="append", required=True,
-                     help="lasso-pixel, lasso-dct, lasso-wavelet, csgm-vae (mnist), csgm-dcgan (faces); repeatable")
-    rec.add_argument("--iters", type=int, help="iterations (Lasso) / Adam steps (CSGM); default per method")
+                     help="a method (listed below) that fits --domain; repeatable")
+    rec.add_argument("--iters", type=int, help="iterations of every method (what one is, and the default: below)")
     rec.add_argument("--restarts", type=int, help="CSGM random restarts (default per prior)")
     rec.add_argument("--lam", type=float, help="Lasso's ℓ1 weight λ (default: chosen per image, by cross-validation "
                                                "or the discrepancy principle, see README)")
     rec.add_argument("--csgm-lam", type=float, help="CSGM's ‖z‖² weight (default per prior)")
-    rec.add_argument("--lr", type=float, help="CSGM's Adam learning rate (default per prior)")
+    rec.add_argument("--lr", type=float, help="learning rate of CSGM's and DIP's optimiser (default per method)")
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")
     rec.add_argument("--json", action="store_true", help="print one JSON object with the results")
     rec.add_argument("--gif", help="write an animated GIF of the convergence (truth, sensor view, every method)")
@@ -120,7 +121,22 @@ def build_parser() -> Parser:
     sample.add_argument("--out", required=True, help="output PNG path")
     landscape_cli.add_parser(commands)
     sketch_cli.add_parser(commands)
+    for p in (parser, *commands.choices.values()):
+        list_registries(p)
     return parser
+
+
+def list_registries(p: argparse.ArgumentParser):
+    """End ``p``'s --help with the registered methods and operators that its --method(s) and --operator take
+    (all of them for the top-level parser), as the registries describe themselves."""
+    actions = {a.dest: a for a in p._actions}
+    top = "command" in actions
+    parts = [solvers.describe()] if top or {"method", "methods"} & actions.keys() else []
+    if top or "operator" in actions:
+        parts.append(operators.describe(None if top else actions["operator"].choices))
+    if parts:
+        p.epilog = "\n\n".join(parts)
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def operator_params(args) -> dict:

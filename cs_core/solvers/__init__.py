@@ -4,6 +4,7 @@ Every method is a generator of ``Snapshot``s. Lasso, TV and DIP fit every domain
 fits its prior's domain. Adding a method is one function and one registry line.
 """
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -40,7 +41,8 @@ class Method:
     objective: str
     domains: tuple[str, ...]
     start: Callable[[Problem, Options, int | None], Iterator[Snapshot]]
-    iterations: Callable[[Options], int]  # how many iterations / Adam steps ``start`` will run
+    iterations: Callable[[Options], int]  # how many iterations ``start`` will run
+    step: str                             # what one of those iterations is (``--help`` shows it)
 
 
 def _lasso_iterations(options: Options) -> int:
@@ -49,6 +51,15 @@ def _lasso_iterations(options: Options) -> int:
 
 def _csgm_iterations(prior_name: str):
     return lambda options: options.iterations or PRIORS[prior_name].defaults.steps
+
+
+OPTIMISER_LABELS = {"adam": "Adam", "lbfgs": "batched L-BFGS"}
+
+
+def _descent(prior_name: str) -> str:
+    """CSGM's step as the prior's defaults take it, e.g. 'batched L-BFGS steps from 4 starts'."""
+    d = PRIORS[prior_name].defaults
+    return f"{OPTIMISER_LABELS[d.optimiser]} steps from {d.restarts} starts"
 
 
 def _tv(problem, options, every):
@@ -92,22 +103,27 @@ LASSO_OBJECTIVE = "min_c ½‖y − AΨc‖² + λ‖c‖₁, Ψ = {}"
 ALL_DOMAINS = ("mnist", "faces")
 METHODS: dict[str, Method] = {
     f"lasso-{basis}": Method(f"lasso-{basis}", f"Lasso ({label})", LASSO_OBJECTIVE.format(psi), ALL_DOMAINS,
-                             _lasso(basis), _lasso_iterations)
+                             _lasso(basis), _lasso_iterations, "FISTA iterations, λ path included")
     for basis, label, psi in (("pixel", "pixel", "identity"), ("dct", "DCT", "2-D DCT"),
                               ("wavelet", "wavelet", "Haar wavelet"))
 }
 for _prior in PRIORS.values():
     METHODS[f"csgm-{_prior.name}"] = Method(
         f"csgm-{_prior.name}", f"CSGM ({_prior.name.upper()})", "min_z ‖y − A G(z)‖² + λ‖z‖²",
-        (_prior.domain,), _csgm(_prior.name), _csgm_iterations(_prior.name))
+        (_prior.domain,), _csgm(_prior.name), _csgm_iterations(_prior.name), _descent(_prior.name))
 
-METHODS["tv"] = Method("tv", "TV", tv.OBJECTIVE, ALL_DOMAINS, _tv, lambda o: o.iterations or tv.DEFAULT_ITERATIONS)
+METHODS["tv"] = Method("tv", "TV", tv.OBJECTIVE, ALL_DOMAINS, _tv, lambda o: o.iterations or tv.DEFAULT_ITERATIONS,
+                       "Chambolle–Pock iterations")
 METHODS["dip"] = Method("dip", "Deep Image Prior", dip.OBJECTIVE, ALL_DOMAINS, _dip,
-                        lambda o: o.iterations or dip.DEFAULT_ITERATIONS)
+                        lambda o: o.iterations or dip.DEFAULT_ITERATIONS, "Adam steps on the decoder's weights")
 
 
 def _then(prior_name: str, phase2_steps: int):
     return lambda options: _csgm_iterations(prior_name)(options) + phase_two_steps(phase2_steps, options)
+
+
+def _then_step(prior_name: str, phase2: str, phase2_steps: int) -> str:
+    return f"{_descent(prior_name)} (CSGM), then {phase2_steps} {phase2}; --iters sets the first and caps the second"
 
 
 # Beyond the range: CSGM first, then a second phase (the snapshots' message and extra["phase"] say which). For the
@@ -117,16 +133,34 @@ for _p in (PRIORS[name] for name in RANGE_EXTENDED_PRIORS):
     METHODS[f"sparse-gen-{_p.name}"] = Method(
         f"sparse-gen-{_p.name}", f"Sparse-Gen ({_p.name.upper()} + sparse ν)",
         "min_{z,ν} ‖y − A(G(z) + ν)‖² + λ‖z‖² + λ_ν‖Ψν‖₁, Ψ = Haar wavelet", (_p.domain,),
-        sparsegen.start(_p.name, BASES["wavelet"]), _then(_p.name, sparsegen.SparseGenSettings().steps))
+        sparsegen.start(_p.name, BASES["wavelet"]), _then(_p.name, sparsegen.SparseGenSettings().steps),
+        _then_step(_p.name, "Adam steps on z and ISTA steps on ν", sparsegen.SparseGenSettings().steps))
     METHODS[f"finetune-{_p.name}"] = Method(
         f"finetune-{_p.name}", f"Fine-tuned {_p.name.upper()} (per image)", "min_{z,θ} ‖y − A G_θ(z)‖² + λ‖z‖²",
-        (_p.domain,), finetune.start(_p.name), _then(_p.name, finetune.FinetuneSettings().steps))
+        (_p.domain,), finetune.start(_p.name), _then(_p.name, finetune.FinetuneSettings().steps),
+        _then_step(_p.name, "Adam steps on z and the weights", finetune.FinetuneSettings().steps))
     METHODS[f"oracle-{_p.name}"] = Method(
         f"oracle-{_p.name}", f"Best the {_p.name.upper()} can do (oracle, sees the truth)", "min_z ‖x* − G(z)‖²",
-        (_p.domain,), oracle.start(_p.name), _csgm_iterations(_p.name))
+        (_p.domain,), oracle.start(_p.name), _csgm_iterations(_p.name),
+        f"{OPTIMISER_LABELS[_p.defaults.optimiser]} steps on ‖x* − G(z)‖²")
 METHODS["ilo-dcgan"] = Method(
     "ilo-dcgan", "ILO (DCGAN, intermediate layer)", "min_h ‖y − A T(h)‖², ‖h − H(ẑ)‖ ≤ ρ‖H(ẑ)‖", ("faces",),
-    ilo.start("dcgan"), _then("dcgan", ilo.ILOSettings().steps))
+    ilo.start("dcgan"), _then("dcgan", ilo.ILOSettings().steps),
+    _then_step("dcgan", "projected Adam steps on h", ilo.ILOSettings().steps))
+
+
+def describe() -> str:
+    """The registry as ``--help`` lists it: each method's domains, what one of its iterations is and how
+    many it runs by default."""
+    width = max(map(len, METHODS)) + 2
+    domains = max(len(", ".join(m.domains)) for m in METHODS.values()) + 2
+    lines = ["registered methods, their domains, what one iteration is, and how many run by default:"]
+    for m in METHODS.values():
+        default, with_lam = m.iterations(Options()), m.iterations(Options(lam=1.0))
+        count = f"default {default}" + (f" ({with_lam} with --lam)" if with_lam != default else "")
+        lines.append(textwrap.fill(f"{m.name:<{width}}{', '.join(m.domains):<{domains}}{m.step}; {count}", 110,
+                                   initial_indent="  ", subsequent_indent=" " * (width + domains + 2)))
+    return "\n".join(lines)
 
 
 def methods_for(domain: str) -> list[str]:
