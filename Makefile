@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup chromium bench results
+.PHONY: demo test test-fast setup chromium bench results gpu-check
 
 demo: setup
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python demo_app.py
@@ -15,6 +15,10 @@ demo: setup
 # spinning worker threads slow tiny problems 10-30x under such contention.
 test: setup chromium
 	GRADIO_ANALYTICS_ENABLED=False OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+# Everything but the tests that drive Chromium or start the app (markers in pytest.ini).
+test-fast: setup
+	GRADIO_ANALYTICS_ENABLED=False OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not browser and not server"
 
 setup: $(VENV)/.installed checkpoints/dcgan_faces.tar
 
@@ -33,6 +37,14 @@ chromium:
 
 bench: setup
 	$(BIN)/python -m cs_core bench
+
+# The booth's GPU check (ui/gpu_check.py): on CUDA, the tests that take a device, the bench, and the app's faces,
+# landscape and sketch examples through its API, each step cut at its budget (8 minutes in all); writes
+# docs/bench/cuda-<date>.json and .md. Without a GPU it says so in one line.
+gpu-check:
+	@if nvidia-smi -L >/dev/null 2>&1; then $(MAKE) --no-print-directory setup && \
+	  GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m ui.gpu_check; \
+	else echo "gpu-check: no CUDA device on this machine (nvidia-smi lists none); nothing to check"; fi
 
 # The full sweeps behind docs/RESULTS.md (resumable: rows already in a results.csv are kept).
 # Hours on a CPU, minutes on a GPU; one torch thread is the fastest setting on a shared 2-core CPU.
