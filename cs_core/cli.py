@@ -22,6 +22,8 @@ from .operators import OPERATORS
 from .operators import cli as operator_cli
 from .problem import make_problem
 from .session import run_methods, run_to_end
+from .settings import BY_NAME as FIELD
+from .settings import OPTIONS_FIELDS
 from .sketching import cli as sketch_cli
 from .solvers import MAX_ITERATIONS, METHODS, Options
 
@@ -37,23 +39,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_problem_arguments(p: argparse.ArgumentParser):
+    """The problem's flags, from ``cs_core.settings.FIELDS`` (the image, the domain, the operator and its flags,
+    noise, seed, device)."""
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--image", help="path of a PNG/JPEG image (converted to the domain's shape)")
-    source.add_argument("--asset", help="name of a gallery image in assets/manifest.json")
-    p.add_argument("--domain", required=True, choices=list(DOMAINS))
-    p.add_argument("--operator", required=True, help=f"one of {', '.join(OPERATORS)}")
-    p.add_argument("--m", type=int, help="gaussian: number of measurements")
-    p.add_argument("--mask", help="inpaint: center (hide a centred square), random (keep pixels at random) or drawn "
-                                  "(the picture given by --mask-image)")
-    p.add_argument("--mask-image", help="inpaint: a picture of the region to hide (white = hidden; any size, "
-                                        "centre-cropped and area-resized; implies --mask drawn)")
-    p.add_argument("--mask-size", type=int, help="inpaint center: side of the hidden square (default half the side)")
-    p.add_argument("--keep", type=float, help="inpaint random: probability a pixel is kept, in (0, 1] (default 0.5)")
-    p.add_argument("--factor", type=int, help="superres: block-average factor, divides the side (default 2)")
-    operator_cli.add_arguments(p)
-    p.add_argument("--noise", type=float, default=0.0, help="σ of Gaussian noise added to each measurement")
-    p.add_argument("--seed", type=int, default=0, help="seed of the matrix/mask, noise and solver starts")
-    p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
+    operator_cli.add_field(source, FIELD["upload"])
+    operator_cli.add_field(source, FIELD["asset"])
+    operator_cli.add_field(p, FIELD["domain"], required=True, choices=list(FIELD["domain"].choices))
+    operator_cli.add_field(p, FIELD["operator"], required=True)
+    operator_cli.add_arguments(p, OPERATORS)
+    operator_cli.add_field(p, FIELD["mask_editor"])
+    for name in ("noise", "seed"):
+        operator_cli.add_field(p, FIELD[name], default=FIELD[name].default)
+    operator_cli.add_field(p, FIELD["device"], default=FIELD["device"].default, choices=list(DEVICE_CHOICES))
 
 
 def build_parser() -> Parser:
@@ -64,12 +61,8 @@ def build_parser() -> Parser:
     add_problem_arguments(rec)
     rec.add_argument("--method", action="append", required=True,
                      help="a method (listed below) that fits --domain; repeatable")
-    rec.add_argument("--iters", type=int, help="iterations of every method (what one is, and the default: below)")
-    rec.add_argument("--restarts", type=int, help="CSGM random restarts (default per prior)")
-    rec.add_argument("--lam", type=float, help="Lasso's ℓ1 weight λ (default: chosen per image, by cross-validation "
-                                               "or the discrepancy principle, see README)")
-    rec.add_argument("--csgm-lam", type=float, help="CSGM's ‖z‖² weight (default per prior)")
-    rec.add_argument("--lr", type=float, help="learning rate of CSGM's and DIP's optimiser (default per method)")
+    for field in OPTIONS_FIELDS:  # --iters, --restarts, --lr, --lam, --csgm-lam
+        operator_cli.add_field(rec, field)
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")
     rec.add_argument("--json", action="store_true", help="print one JSON object with the results")
     rec.add_argument("--gif", help="write an animated GIF of the convergence (truth, sensor view, every method)")
@@ -140,13 +133,18 @@ def list_registries(p: argparse.ArgumentParser):
 
 
 def operator_params(args) -> dict:
-    params = {"m": args.m, "mask": args.mask, "mask_size": args.mask_size, "keep": args.keep, "factor": args.factor,
-              **operator_cli.params(args)}
+    """Every operator's params from its flags, each through its field's validator."""
+    params = operator_cli.params(args, OPERATORS)
     if args.mask_image is not None:
         if args.mask not in (None, "drawn"):
             raise InputError(f"--mask-image draws the mask: use it without --mask {args.mask} (or with --mask drawn)")
         params.update(mask="drawn", mask_image=load_image_array(args.mask_image))
     return params
+
+
+def options(args) -> Options:
+    """The methods' overrides (--iters, --restarts, --lr, --lam, --csgm-lam), each through its field's validator."""
+    return Options(**{f.target: f.check(getattr(args, operator_cli.dest(f))) for f in OPTIONS_FIELDS})
 
 
 def run_and_export(problem, methods: list[str], options: Options, args) -> dict:
@@ -170,9 +168,9 @@ def reconstruct(args) -> int:
     device = resolve_device(args.device)
     truth = load_truth(domain, image=args.image, asset=args.asset)
     params = operator_params(args)
-    problem = make_problem(truth, domain, args.operator, params, args.noise, args.seed, device)
-    options = Options(iterations=args.iters, restarts=args.restarts, lam=args.lam, csgm_lam=args.csgm_lam, lr=args.lr)
-    results = run_and_export(problem, args.method, options, args)
+    seed = FIELD["seed"].check(args.seed)
+    problem = make_problem(truth, domain, args.operator, params, FIELD["noise"].check(args.noise), seed, device)
+    results = run_and_export(problem, args.method, options(args), args)
     if args.out:
         out = Path(args.out)
         save_png(problem.truth, out / "truth.png")
@@ -184,7 +182,7 @@ def reconstruct(args) -> int:
         "operator": args.operator,
         "params": {**{k: v for k, v in params.items() if v is not None and k != "mask_image"},
                    **({"mask_image": args.mask_image} if args.mask_image else {}), "m_measurements": problem.operator.m,
-                   "noise": problem.noise, "seed": args.seed},
+                   "noise": problem.noise, "seed": seed},
         "device": describe_device(device),
         "results": [
             {"method": name, "mse": snap.mse[0], "psnr": snap.psnr[0], "ssim": snap.ssim[0],

@@ -29,7 +29,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwrig
 @pytest.fixture(scope="module")
 def session():
     """One page and the layers the server received from its mask editor."""
-    from ui import reconstruct
+    from ui.reconstruct import form as reconstruct
     received = []
     original = reconstruct.painted
 

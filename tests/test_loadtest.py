@@ -1,4 +1,4 @@
-"""The load test (cs_core.loadtest) against an in-process server: concurrent sessions, same numbers as alone."""
+"""The load test (ui.loadtest) against an in-process server: concurrent sessions, same numbers as alone."""
 import os
 
 import pytest
@@ -7,7 +7,7 @@ from app_server import running_app
 pytest.importorskip("gradio_client")
 
 from cs_core.errors import InputError  # noqa: E402
-from cs_core.loadtest import Settings, check_loopback, format_summary, load_test, main  # noqa: E402
+from ui.loadtest import Settings, check_loopback, format_summary, load_test, main  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -6,7 +6,8 @@ import pytest
 gr = pytest.importorskip("gradio")
 
 from cs_core.errors import InputError  # noqa: E402
-from ui import common, landscape, reconstruct, sketch, sweep  # noqa: E402
+from ui import common, landscape, sketch, sweep  # noqa: E402
+from ui.reconstruct import handlers  # noqa: E402
 
 
 class Visitor:
@@ -53,5 +54,5 @@ def test_user_errors_turns_input_errors_into_gr_errors_for_plain_and_streaming_h
 
 
 def test_every_tab_uses_the_shared_stop():
-    for tab in (reconstruct, sweep, landscape, sketch):
+    for tab in (handlers, sweep, landscape, sketch):
         assert isinstance(tab.RUNS, common.Runs), tab.__name__

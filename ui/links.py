@@ -21,21 +21,20 @@ from cs_core.errors import InputError
 from cs_core.operators import OPERATORS, build_operator
 from cs_core.operators.gaussian import MAX_M
 from cs_core.problem import check_noise
+from cs_core.settings import BY_NAME as FIELD
+from cs_core.settings import FIELDS as SETTINGS
 from cs_core.solvers import Options, check_options
 
 from .common import HIDDEN, usable_methods
 
-# query key → form field (the names of ``ui.reconstruct``'s inputs)
-KEYS = {"domain": "domain", "asset": "asset", "op": "operator", "m": "m", "mask": "mask",
-        "mask_size": "mask_size", "keep": "keep", "factor": "factor", "accel": "accel", "center": "center",
-        "lines": "lines", "kernel": "kernel", "blur_size": "blur_size", "sigma": "sigma", "length": "length",
-        "angle": "angle", "noise": "noise", "methods": "methods", "seed": "seed", "iters": "iterations",
-        "restarts": "restarts", "lr": "lr", "lam": "lam", "csgm_lam": "csgm_lam"}
-OPERATOR_KEYS = {"gaussian": ("m",), "inpaint": ("mask",), "superres": ("factor",),
-                 "fourier": ("accel", "center", "lines"), "blur": ("kernel", "blur_size")}
-CHOICE_KEYS = {"mask": {"center": ("mask_size",), "random": ("keep",), "drawn": ()},  # a choice → its own keys
-               "kernel": {"gaussian": ("sigma",), "motion": ("length", "angle")}}
-ADVANCED = ("iters", "restarts", "lr", "lam", "csgm_lam")
+# query key → form field, and what belongs to what, all from the settings' rows (``cs_core.settings.FIELDS``)
+KEYS = {f.key: f.name for f in SETTINGS if f.key}
+OPERATOR_KEYS = {op: tuple(f.key for f in SETTINGS if f.operator == op and f.key and not f.choice) for op in OPERATORS}
+CHOICE_KEYS = {FIELD[name].key: {value: tuple(f.key for f in SETTINGS if f.choice == (name, value) and f.key)
+                                 for value in FIELD[name].choices}
+               for name in dict.fromkeys(f.choice[0] for f in SETTINGS if f.choice)}  # a choice → its own keys
+ADVANCED = tuple(f.key for f in SETTINGS if f.advanced)
+FIELDS = ("upload", *KEYS.values())  # the form fields the link reads (an upload only to leave the asset out)
 GRADIO_KEYS = ("view",)  # Gradio's own query parameters (and any starting with "__") are left to Gradio
 LABEL = "Link to these settings"
 INFO = "copy it: opening it restores this form (nothing runs until Run)"
@@ -75,85 +74,62 @@ def page_url(request: gr.Request | None) -> str:
 
 # ---------------------------------------------------------------- link → form
 
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise InputError(f"must be a whole number; got {text!r}") from None
+def _m(value: int, dom) -> int:
+    limit = min(dom.n, MAX_M)
+    if not 1 <= value <= limit:
+        raise InputError(f"must be from 1 to {limit} for {dom.name}; got {value}")
+    return value
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"must be a number; got {text!r}") from None
-
-
-def _checked(operator: str, param: str, convert: Callable[[str], object], **fixed):
-    """An operator's parameter, converted, then checked by the core itself: building these operators is cheap
-    (the gaussian matrix is not, hence ``_m``)."""
-    def parse(text: str, dom):
-        value = convert(text)
-        build_operator(operator, dom, {**fixed, param: value}, torch.Generator().manual_seed(0), torch.device("cpu"))
-        return value
-    return parse
-
-
-def _m(text: str, dom) -> int:
-    m, limit = _whole(text), min(dom.n, MAX_M)
-    if not 1 <= m <= limit:
-        raise InputError(f"must be from 1 to {limit} for {dom.name}; got {m}")
-    return m
-
-
-def _choice(text: str, choices) -> str:
-    if text not in choices:
-        raise InputError(f"must be one of {', '.join(choices)}; got {text!r}")
-    return text
-
-
-def _methods(text: str, dom) -> list[str]:
-    names, offered = [n.strip() for n in text.split(",") if n.strip()], usable_methods(dom.name)
+def _methods(names: list[str], dom) -> list[str]:
+    offered = usable_methods(dom.name)
     wrong = [n for n in names if n not in offered]
     if wrong or not names:
         raise InputError(f"{', '.join(wrong) or 'no method'}: choose from {', '.join(offered)}")
     return list(dict.fromkeys(names))
 
 
-def _option(field: str, parse: Callable[[str], float]):
-    """An advanced override, checked by the core; the form keeps the text as typed."""
-    def check(text: str, dom) -> str:
-        check_options(Options(**{field: parse(text)}))
-        return text
+def _in_operator(field):
+    """An operator's parameter, checked by the core itself with the choice it belongs to: building these operators
+    is cheap (the gaussian matrix is not, hence ``_m``)."""
+    def check(value, dom):
+        fixed = {FIELD[field.choice[0]].target: field.choice[1]} if field.choice else {}
+        build_operator(field.operator, dom, {**fixed, field.target: value}, torch.Generator().manual_seed(0),
+                       torch.device("cpu"))
+        return value
     return check
 
 
-def _blur_size(text: str, dom) -> str:
-    _checked("blur", "size", _whole)(text, dom)
-    return text  # a text field
+def _core_check(field):
+    """The core's own check of the value (its domain-dependent limits), after the field's validator."""
+    if field.name == "m":
+        return _m
+    if field.name == "methods":
+        return _methods
+    if field.name == "noise":
+        return lambda value, dom: check_noise(value)
+    if field.advanced:
+        return lambda value, dom: check_options(Options(**{field.target: value})) and value
+    if field.operator and not field.choices:
+        return _in_operator(field)
+    return lambda value, dom: value
 
 
-PARSERS = {
-    "op": lambda text, dom: _choice(text, list(OPERATORS)),
-    "m": _m,
-    "mask": lambda text, dom: _choice(text, list(CHOICE_KEYS["mask"])),
-    "mask_size": _checked("inpaint", "mask_size", _whole, mask="center"),
-    "keep": _checked("inpaint", "keep", _number, mask="random"),
-    "factor": _checked("superres", "factor", _whole),
-    "accel": _checked("fourier", "accel", _number),
-    "center": _checked("fourier", "center", _number),
-    "lines": _checked("fourier", "lines", str),
-    "kernel": _checked("blur", "kernel", str),
-    "blur_size": _blur_size,
-    "sigma": _checked("blur", "sigma", _number, kernel="gaussian"),
-    "length": _checked("blur", "length", _number, kernel="motion"),
-    "angle": _checked("blur", "angle", _number, kernel="motion"),
-    "noise": lambda text, dom: check_noise(_number(text)),
-    "methods": _methods,
-    "seed": lambda text, dom: _whole(text),
-    "iters": _option("iterations", _whole), "restarts": _option("restarts", _whole),
-    "lr": _option("lr", _number), "lam": _option("lam", _number), "csgm_lam": _option("csgm_lam", _number),
-}
+def _parser(field):
+    """A link's text → the field's value: its validator, then the core's check; a field left blank for the default
+    keeps the text as typed (the form holds text there)."""
+    core = _core_check(field)
+
+    def parse_value(text: str, dom):
+        value = field.check(text)
+        if value is None:
+            raise InputError(f"must not be blank; got {text!r}")
+        value = core(value, dom)
+        return text if field.blank else value
+    return parse_value
+
+
+PARSERS = {f.key: _parser(f) for f in SETTINGS if f.key and f.name not in ("domain", "asset")}
 
 
 def parse(params: Mapping[str, str], domain0: str, defaults_for: Callable[[str], dict]) -> tuple[dict, list[str]]:

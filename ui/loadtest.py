@@ -1,6 +1,6 @@
 """Load test of the demo app: many concurrent ``gradio_client`` sessions against one local server.
 
-    python -m cs_core.loadtest --url http://127.0.0.1:7860/ [--sessions 8] [--runs 3] [--iters 200]
+    python -m ui.loadtest --url http://127.0.0.1:7860/ [--sessions 8] [--runs 3] [--iters 200]
 
 Each session runs ``--runs`` reconstructions (MNIST gallery digit, Gaussian m, Lasso methods by default) with
 its own seeds. Checked: every run completes; each result equals the same settings run alone, in this process,
@@ -25,8 +25,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+import torch
 
-from .errors import InputError
+from cs_core.assets import load_truth
+from cs_core.domains import get_domain
+from cs_core.errors import InputError
+from cs_core.problem import make_problem
+from cs_core.session import run_to_end
+from cs_core.settings import BY_NAME, ReconstructSettings
+from cs_core.solvers import METHODS
+
+from .reconstruct.form import NAMES, SIGNATURE
+from .reconstruct.handlers import METRIC_COLUMNS
 
 MAX_SESSIONS = 32
 MAX_RUNS = 10
@@ -135,19 +145,27 @@ class RunResult:
     updates: int = 0
 
 
+def form_values(settings: Settings, seed: int) -> dict:
+    """The run's form fields (the others at the settings' defaults)."""
+    return dict(asset=settings.asset, domain="mnist", operator="gaussian", m=settings.m, noise=settings.noise,
+                methods=list(settings.methods), iterations=settings.iterations, seed=seed, device="cpu")
+
+
 def client_arguments(settings: Settings, seed: int) -> dict:
-    return dict(asset=settings.asset, upload=None, domain="mnist", operator="gaussian", m=settings.m, mask="center",
-                mask_size=None, keep=0.5, factor=None, noise=settings.noise, methods=list(settings.methods),
-                iterations=settings.iterations, restarts=None, lr=None, lam=None, csgm_lam=None, seed=seed,
-                device="cpu")
+    """The /reconstruct request: every parameter the API requires, by name (``ui.reconstruct.form.NAMES``)."""
+    values = form_values(settings, seed)
+    return {name: values.get(name, BY_NAME[name].default) for name in NAMES
+            if SIGNATURE.parameters[name].default is SIGNATURE.empty}
 
 
 def table_metrics(table: dict) -> dict:
-    """The app's final metrics table → ``{label: {"mse", "psnr", "ssim", "iters"}}``."""
+    """The app's final metrics table (``ui.reconstruct.handlers.METRIC_COLUMNS``) → ``{label: {"mse", "psnr",
+    "ssim", "iters"}}``."""
+    method, mse, psnr, ssim, _, iters = METRIC_COLUMNS
     out = {}
     for row in table["data"]:
         r = dict(zip(table["headers"], row))
-        out[r["method"]] = {"mse": r["MSE [0,1]"], "psnr": r["PSNR dB"], "ssim": r["SSIM"], "iters": r["iters"]}
+        out[r[method]] = {"mse": r[mse], "psnr": r[psnr], "ssim": r[ssim], "iters": r[iters]}
     return out
 
 
@@ -182,20 +200,12 @@ def run_session(url: str, session: int, seeds: list[int], settings: Settings, de
 
 
 def alone(settings: Settings, seed: int) -> dict:
-    """The same run done alone, in this process, through the core (what the app calls)."""
-    import torch
-
-    from .assets import get_asset
-    from .domains import get_domain
-    from .images import load_image
-    from .problem import make_problem
-    from .session import run_to_end
-    from .solvers import METHODS, Options
-
-    dom = get_domain("mnist")
-    truth = load_image(get_asset(settings.asset).path, dom)
-    problem = make_problem(truth, dom, "gaussian", {"m": settings.m}, settings.noise, seed, torch.device("cpu"))
-    snaps = run_to_end(problem, list(settings.methods), Options(iterations=settings.iterations))
+    """The same run done alone, in this process, through the core (what the app calls with the same settings)."""
+    s = ReconstructSettings.checked(form_values(settings, seed))
+    dom = get_domain(s.domain)
+    problem = make_problem(load_truth(dom, asset=s.asset), dom, s.operator, s.params(), s.noise, s.seed,
+                           torch.device(s.device))
+    snaps = run_to_end(problem, list(s.methods), s.options())
     return {METHODS[n].label: {"mse": s.mse[0], "psnr": s.psnr[0], "ssim": s.ssim[0], "iters": s.iteration}
             for n, s in snaps.items()}
 
@@ -277,7 +287,7 @@ def format_summary(s: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cs_core.loadtest", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ui.loadtest", description=__doc__.split("\n")[0])
     parser.add_argument("--url", required=True, help="the demo's URL, on this machine (e.g. http://127.0.0.1:7860/)")
     parser.add_argument("--sessions", type=int, default=8, help=f"concurrent client sessions (1–{MAX_SESSIONS})")
     parser.add_argument("--runs", type=int, default=3, help=f"reconstructions per session (1–{MAX_RUNS})")
