@@ -1,18 +1,20 @@
-"""Launch the demo in-process on a free loopback port, for the API and browser tests."""
+"""The demo served in-process on a free loopback port, and Debian Chromium to look at it: the set-up behind the
+``running_app``, ``open_page``, ``launch_chromium`` and ``free_port`` fixtures of ``conftest.py`` (test modules
+use the fixtures; a subprocess that needs a server, like the network probe, imports this module)."""
 import os
 import socket
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from helpers import ROOT
+
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
-ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # demo_app.py lives at the repository root
     sys.path.insert(0, str(ROOT))
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never a browser downloaded by playwright
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -36,21 +38,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app():
-    """Yield the URL of a freshly built demo; close it afterwards."""
+def running_app(with_demo: bool = False):
+    """Yield the URL of a freshly built demo (or ``(demo, url)``); close it afterwards. The app reads its
+    environment (``CSGM_DEMO_*``) when built, so set that first."""
     import demo_app
 
     demo = demo_app.build_demo()
     _, url, _ = demo_app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     try:
-        yield url
+        yield (demo, url) if with_demo else url
     finally:
         demo.close()
 
 
+def launch_chromium(playwright):
+    """Debian Chromium, headless, with the offline flags."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+
+
 def open_page(playwright, url: str, width: int = 1500, height: int = 1100):
-    """Debian Chromium with the offline flags and one page at ``url`` (30 s default timeout): (browser, page)."""
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    """Chromium with one page at ``url`` (30 s default timeout): (browser, page)."""
+    browser = launch_chromium(playwright)
     page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(30_000)
     page.goto(url)

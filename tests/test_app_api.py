@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from app_server import ROOT, running_app, vae_available
+from helpers import ROOT
 from PIL import Image
 from skimage import data
 
@@ -12,8 +12,7 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 
 
 def arguments(image, domain="mnist", operator="gaussian", m=100, methods=("lasso-pixel",), iterations=None,
@@ -27,7 +26,7 @@ def arguments(image, domain="mnist", operator="gaussian", m=100, methods=("lasso
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(running_app):
     with running_app() as url:
         yield Client(url, verbose=False)
 
@@ -50,8 +49,8 @@ def cli_results(image, methods, iterations, restarts, seed, m=100, domain="mnist
     return {r["method"]: r for r in json.loads(done.stdout)["results"]}
 
 
-def test_run_streams_and_matches_the_cli(client, image):
-    methods = ["lasso-pixel", "lasso-dct"] + (["csgm-vae"] if vae_available() else [])
+def test_run_streams_and_matches_the_cli(client, image, vae_available):
+    methods = ["lasso-pixel", "lasso-dct"] + (["csgm-vae"] if vae_available else [])
     iterations, restarts, seed = 200, 2, 3
     job = client.submit(**arguments(image, methods=methods, iterations=iterations, restarts=restarts, seed=seed),
                         api_name="/reconstruct")

@@ -2,38 +2,18 @@
 
 Screenshots go to test-artifacts/; with UPDATE_SCREENSHOT=1 the finished example also becomes docs/screenshot.png.
 """
-import json
 import os
 import shutil
 import time
 
 import pytest
-from app_server import ARGS, ARTIFACTS, CHROMIUM, ROOT, running_app
+from helpers import ARTIFACTS, ROOT, STATUS, WATCH_RECON, frames, run_and_watch, set_iterations, status_ends_with
 from PIL import Image
 from skimage import data
 
-
-pytestmark = [
-    pytest.mark.timeout(400),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium "
-                       "(apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(400)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
-# Records every new src of the first reconstruction image, with its time (ms since page load).
-WATCH_RECON = """() => {
-  window.__frames = [];
-  const root = document.querySelector('#recon-0');
-  const record = () => {
-    const img = root.querySelector('img');
-    const last = window.__frames[window.__frames.length - 1];
-    if (img && img.src && (!last || last.src !== img.src)) window.__frames.push({src: img.src, t: performance.now()});
-  };
-  new MutationObserver(record).observe(root, {subtree: true, childList: true, attributes: true,
-                                              attributeFilter: ['src']});
-  return performance.now();
-}"""
-STATUS = "#status textarea"
 # Records every label the sweep tab's progress bar shows.
 WATCH_PROGRESS = """() => {
   window.__progress = [];
@@ -46,20 +26,14 @@ WATCH_PROGRESS = """() => {
 }"""
 
 
-def status_ends_with(word: str, not_before: str = "") -> str:
-    """JS condition: the status ends with ``word`` (and is no longer the text ``not_before``)."""
-    status = f"document.querySelector('{STATUS}').value.trim()"
-    return f"{status}.endsWith('{word}') && {status} !== {json.dumps(not_before.strip())}"
-
-
 @pytest.fixture(scope="module")
-def page():
+def page(running_app, launch_chromium):
     from ui import reconstruct
     if not reconstruct.examples()[0]:
         pytest.skip("the image gallery (cs_core.assets, assets/manifest.json) is not installed: no examples")
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.set_default_timeout(30_000)
         page.outside = []  # requests that leave the app: there must be none (no fonts, no analytics)
@@ -69,18 +43,6 @@ def page():
         page.wait_for_selector("#truth img")  # the load events have run: the default image is shown
         yield page
         browser.close()
-
-
-def frames(page) -> list[dict]:
-    return page.evaluate("window.__frames")
-
-
-def run_and_watch(page, until: str, timeout_ms: int = 240_000) -> tuple[float, list[dict]]:
-    before = page.input_value(STATUS)
-    start = page.evaluate(WATCH_RECON)
-    page.click("#run-btn")
-    page.wait_for_function(status_ends_with(until, before), timeout=timeout_ms)
-    return start, frames(page)
 
 
 def test_default_page_runs(page):
@@ -112,14 +74,6 @@ def test_example_runs_live_to_done(page):
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
-
-
-def set_iterations(page, value: str):
-    field = page.locator("#iterations textarea")
-    if not field.is_visible():
-        page.locator("#advanced").get_by_text("Advanced settings").click()
-    field.fill(value)
-    field.press("Enter")
 
 
 def test_stop_halts_a_long_run(page):

@@ -1,17 +1,13 @@
 """The MRI example in a real browser: one click sets the Fourier sensor and its controls, the k-space mask is
 shown, and a run of TV, DIP, Lasso and CSGM on it streams to done."""
 import pytest
-from app_server import ARTIFACTS, CHROMIUM, open_page, running_app
-from test_app_browser import STATUS, run_and_watch, set_iterations
+from helpers import ARTIFACTS, STATUS, run_and_watch, set_iterations
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
 
-def test_mri_example_shows_its_controls_and_pattern_and_runs_to_done():
+def test_mri_example_shows_its_controls_and_pattern_and_runs_to_done(running_app, open_page):
     from ui import reconstruct
     if "MRI ×4" not in reconstruct.examples()[1]:
         pytest.skip("the gallery image of the MRI example is not installed")

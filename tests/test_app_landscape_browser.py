@@ -7,13 +7,9 @@ import shutil
 import time
 
 import pytest
-from app_server import ARTIFACTS, CHROMIUM, ROOT, open_page, running_app
+from helpers import ARTIFACTS, ROOT
 
-
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
 STATUS = "#ls-status textarea"
@@ -41,7 +37,7 @@ def set_slider(page, elem_id: str, value: str):
     page.wait_for_function(f"document.querySelector('#{elem_id} input[type=range]').value === '{value}'")
 
 
-def test_landscape_tab_streams_stops_and_finishes():
+def test_landscape_tab_streams_stops_and_finishes(running_app, open_page):
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:
         browser, page = open_page(p, url)

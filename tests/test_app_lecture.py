@@ -12,22 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import ARGS, ARTIFACTS, CHROMIUM, running_app
+from helpers import ARTIFACTS, STATUS
 from PIL import Image
 
 from cs_core.operators.inpaint import drawn_mask
 
-STATUS = "#status textarea"
-
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
 
 @pytest.fixture(scope="module")
-def session():
+def session(running_app, launch_chromium):
     """One page and the layers the server received from its mask editor."""
     from ui.reconstruct import form as reconstruct
     received = []
@@ -41,7 +36,7 @@ def session():
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         with running_app() as url, sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1500, "height": 1200}, accept_downloads=True)
             page.set_default_timeout(30_000)
             page.goto(url)

@@ -1,14 +1,11 @@
 """The "Learn from a sketch" tab in a real browser: Sketch → data, sizes and density; Train streams and Stop stops."""
 
 import pytest
-from app_server import ARTIFACTS, CHROMIUM, open_page, running_app
+from helpers import ARTIFACTS
 
 STATUS = "document.querySelector('#sketch-status textarea').value.trim()"
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
 
@@ -18,7 +15,7 @@ def set_slider(page, elem_id: str, value: int):
     box.press("Enter")
 
 
-def test_sketch_tab_sketches_trains_live_and_stops():
+def test_sketch_tab_sketches_trains_live_and_stops(running_app, open_page):
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app() as url, sync_api.sync_playwright() as p:
         browser, page = open_page(p, url)

@@ -1,6 +1,5 @@
 """The demo's "Measurements vs error" tab, endpoint /sweep: it streams the curve and ends with the core's numbers."""
 import pytest
-from app_server import running_app, vae_available
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
@@ -9,13 +8,13 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from cs_core.devices import resolve_device  # noqa: E402
 from cs_core.experiments import summarise, sweep  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 
 METHODS, MS, IMAGES = ["lasso-dct", "csgm-vae"], [25, 100], 2
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(running_app):
     with running_app() as url:
         yield Client(url, verbose=False)
 
@@ -25,8 +24,9 @@ def table_rows(table) -> list[dict]:
     return [dict(zip(table["headers"], row)) for row in table["data"]]
 
 
-@pytest.mark.skipif(not vae_available(), reason="the VAE prior is not available")
-def test_small_sweep_streams_and_matches_the_core(client):
+def test_small_sweep_streams_and_matches_the_core(client, vae_available):
+    if not vae_available:
+        pytest.skip("the VAE prior is not available")
     job = client.submit(domain="mnist", methods=METHODS, ms=MS, images=IMAGES, source="heldout", api_name="/sweep")
     updates = list(job)
     statuses = [u[0] for u in updates]

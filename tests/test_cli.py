@@ -2,7 +2,6 @@
 import json
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cs_core.cli import main
+from helpers import assert_input_error, bomb_png, in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,19 +74,6 @@ def bad_files(tmp: Path) -> dict[str, Path]:
             "bomb": bomb_png(tmp / "bomb.png", 20000)}
 
 
-def bomb_png(path: Path, side: int) -> Path:
-    """A valid PNG of side×side black pixels that compresses to a few kB (a decompression bomb)."""
-    def chunk(kind, data):
-        return (len(data).to_bytes(4, "big") + kind + data
-                + zlib.crc32(kind + data).to_bytes(4, "big"))
-    header = side.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
-    raw = zlib.compressobj(9)
-    row = b"\x00" * (side + 1)
-    data = b"".join(raw.compress(row) for _ in range(side)) + raw.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
-    return path
-
-
 BASE = ["reconstruct", "--domain", "mnist", "--operator", "gaussian", "--m", "50", "--method", "lasso-dct"]
 BAD_ARGUMENTS = {
     "unknown method": ["--method", "lasso-fourier"],
@@ -117,13 +103,6 @@ BAD_ARGUMENTS = {
 }
 
 
-def in_process(args, capsys):
-    """Run ``main`` in this process (fast); the subprocess tests below check the same path end to end."""
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
-
-
 @pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
 def test_bad_arguments_give_one_error_line(case, photo, capsys):
     if BAD_ARGUMENTS[case] is None:
@@ -144,13 +123,6 @@ def test_bad_image_files_give_one_error_line(kind, tmp_path, capsys):
 def test_errors_end_to_end_in_a_subprocess(extra, photo):
     args = [*BASE, "--image", photo, *extra] if "--m" in extra else [*BASE, *extra]
     assert_input_error(cli(*args))
-
-
-def assert_input_error(run):
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
-    assert "Traceback" not in run.stderr and run.stdout == ""
 
 
 def test_sample_writes_an_image_of_the_domain(tmp_path):

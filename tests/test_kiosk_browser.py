@@ -10,13 +10,9 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from app_server import ARTIFACTS, ROOT, running_app
-from test_app_browser import ARGS, CHROMIUM, STATUS, status_ends_with
+from helpers import ARTIFACTS, ROOT, STATUS, status_ends_with
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 STATUS_JS = f"document.querySelector('{STATUS}').value.trim()"
 PREEMPTED = "a visitor's run has the device · stopped"
@@ -37,13 +33,13 @@ def environment(**values):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(launch_chromium):
     from ui import reconstruct
     if not reconstruct.examples()[0]:
         pytest.skip("the image gallery (assets/manifest.json) is not installed: no examples")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
 
@@ -61,7 +57,7 @@ def checked(page, elem_id: str) -> list[str]:
     return page.locator(f"#{elem_id} input:checked").evaluate_all("els => els.map(e => e.closest('label').innerText.trim())")
 
 
-def test_a_link_restores_the_form_and_follows_it(browser):
+def test_a_link_restores_the_form_and_follows_it(browser, running_app):
     with environment(CSGM_DEMO_KIOSK="0"), running_app() as url:
         page = open_page(browser, f"{url}?{LINK}")
         page.wait_for_function("document.querySelector('#settings-link textarea').value.includes('domain=faces')")
@@ -87,7 +83,7 @@ def test_a_link_restores_the_form_and_follows_it(browser):
         page.close()
 
 
-def test_kiosk_autoplay_starts_by_itself_stops_on_a_click_and_gives_way_to_visitors(browser):
+def test_kiosk_autoplay_starts_by_itself_stops_on_a_click_and_gives_way_to_visitors(browser, running_app):
     from gradio_client import Client
     with environment(CSGM_DEMO_KIOSK="1", CSGM_DEMO_IDLE_SECONDS=IDLE), running_app() as url:
         page = open_page(browser, url, 1920, 1080)

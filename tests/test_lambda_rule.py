@@ -14,7 +14,7 @@ from cs_core.problem import make_problem
 from cs_core.solvers import lasso
 from cs_core.solvers.lasso import (DEFAULT_ITERATIONS, PATH_ITERATIONS, RATIO_PATH, RULE_ITERATIONS,
                                      LassoSettings, fista)
-from test_solvers import last
+from helpers import last
 
 CPU = torch.device("cpu")
 

@@ -16,7 +16,7 @@ from cs_core.operators import gaussian as gaussian_module
 from cs_core.solvers import lasso
 from cs_core.solvers.lasso import (BACKTRACKING_DECREASE, STEPS, BacktrackingStep, LassoSettings, WorkingSetStep,
                                   choose_lambda, fista, lambda_max, soft_threshold)
-from test_solvers import last
+from helpers import last
 
 MNIST, FACES = DOMAINS["mnist"], DOMAINS["faces"]
 CPU = torch.device("cpu")

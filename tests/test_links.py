@@ -2,7 +2,6 @@
 from urllib.parse import parse_qsl
 
 import pytest
-from app_server import ROOT  # noqa: F401  (puts the repository root on sys.path)
 
 from ui import links
 from ui.reconstruct import form_defaults

@@ -2,14 +2,13 @@
 import os
 
 import pytest
-from app_server import running_app
 
 pytest.importorskip("gradio_client")
 
 from cs_core.errors import InputError  # noqa: E402
 from ui.loadtest import Settings, check_loopback, format_summary, load_test, main  # noqa: E402
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(240)]
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.1:7860/", "http://example.com/", "ftp://127.0.0.1/", "127.0.0.1:80"])
@@ -23,7 +22,7 @@ def test_cli_refuses_a_remote_url(capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
-def test_concurrent_sessions_complete_and_match_runs_alone():
+def test_concurrent_sessions_complete_and_match_runs_alone(running_app):
     with running_app() as url:
         summary = load_test(url, sessions=4, runs=2, settings=Settings(iterations=60), timeout=150,
                             pid=os.getpid(), settle=1.0)

@@ -13,9 +13,8 @@ import time
 import numpy as np
 import pytest
 import torch
-from app_server import ROOT, free_port
+from helpers import ROOT, assert_input_error, bomb_png, in_process
 from PIL import Image
-from test_cli import assert_input_error, bomb_png, in_process
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -23,19 +22,13 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from cs_core.priors import PRIORS, vae  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
-def app():
-    import demo_app
-
-    demo = demo_app.build_demo()
-    _, url, _ = demo_app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
+def app(running_app):
+    with running_app(with_demo=True) as (demo, url):
         yield demo, url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")
@@ -257,13 +250,9 @@ def test_a_queued_run_shows_its_position(app, files):
     assert waiting.result()[0].endswith("done")
 
 
-def test_with_concurrency_two_a_second_visitor_runs_beside_a_long_run(monkeypatch, files):
-    import demo_app
-
+def test_with_concurrency_two_a_second_visitor_runs_beside_a_long_run(monkeypatch, files, running_app):
     monkeypatch.setenv("CSGM_DEMO_CONCURRENCY", "2")
-    demo = demo_app.build_demo()
-    _, url, _ = demo_app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
+    with running_app() as url:
         _, long_job = _start_long_run(url, files["good"])
         status, *_ = Client(url, verbose=False).predict(**arguments(files["good"]), api_name="/reconstruct")
         assert status.endswith("done"), status
@@ -272,8 +261,6 @@ def test_with_concurrency_two_a_second_visitor_runs_beside_a_long_run(monkeypatc
         # (done, or stopped by the time cap); beside it, the long run is still going until cancelled.
         long_statuses = [update[0] for update in long_job.outputs()]
         assert not any(s.endswith("done") or "time limit" in s for s in long_statuses), long_statuses[-1]
-    finally:
-        demo.close()
 
 
 @pytest.mark.parametrize("how", ["job.cancel", "stop endpoint"])

@@ -9,16 +9,10 @@ from cs_core.domains import DOMAINS
 from cs_core.problem import make_problem
 from cs_core.solvers.csgm import CSGMSettings, csgm
 from cs_core.solvers.lasso import RATIO_PATH, LassoSettings, fista, lambda_max, path_steps
+from helpers import last
 from tiny_generator import TinyGenerator
 
 MNIST = DOMAINS["mnist"]
-
-
-def last(generator):
-    snapshot = None
-    for snapshot in generator:
-        pass
-    return snapshot
 
 
 def sparse_dct_image(k: int, seed: int) -> torch.Tensor:
