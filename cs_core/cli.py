@@ -11,10 +11,10 @@ import torch
 
 from . import operators, solvers
 from .assets import load_truth
-from .beyond import cli as beyond_cli
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
+from .experiments import cli as experiments_cli
 from .export import RunRecord, write_csv, write_gif, write_png
 from .images import load_image_array, save_png
 from .landscape import cli as landscape_cli
@@ -25,7 +25,7 @@ from .session import run_methods, run_to_end
 from .settings import BY_NAME as FIELD
 from .settings import OPTIONS_FIELDS
 from .sketching import cli as sketch_cli
-from .solvers import MAX_ITERATIONS, METHODS, Options
+from .solvers import METHODS, Options
 
 EXIT_INPUT_ERROR = 2
 EXPORT_EVERY = 5  # with --gif/--png/--csv: a snapshot every 5 iterations, as in the app
@@ -69,43 +69,7 @@ def build_parser() -> Parser:
     rec.add_argument("--png", help="write a PNG of the final grid, labelled")
     rec.add_argument("--csv", help="write the convergence data (every snapshot of every method) as CSV")
 
-    sw = commands.add_parser("sweep", help="error vs m for several methods: results.csv and figure.png")
-    sw.add_argument("--domain", required=True, choices=list(DOMAINS))
-    sw.add_argument("--methods", required=True, help="comma-separated, e.g. lasso-dct,csgm-vae")
-    sw.add_argument("--m", help="comma-separated m values (default: the paper's for the domain)")
-    sw.add_argument("--images", type=int, help="number of images (default: all held-out digits / 32 faces / all photos)")
-    sw.add_argument("--source", default=None, choices=["heldout", "inrange", "real"],
-                    help="heldout MNIST test digits, in-range G(z), or real photos (default heldout/inrange)")
-    sw.add_argument("--operator", default="gaussian", choices=["gaussian", "fourier", "blur"],
-                    help="gaussian (the --m values are the sweep's points) or fourier/blur at the flags below")
-    operator_cli.add_arguments(sw)
-    sw.add_argument("--noise", type=float, default=0.0)
-    sw.add_argument("--lam-rule", default="validation", choices=["validation", "per-image"],
-                    help="Lasso's λ: one ratio per m chosen on validation images (docs/RESULTS.md's protocol), "
-                         "or the solver's own per-image rule (cross-validation / discrepancy principle)")
-    sw.add_argument("--lasso-iters", type=int,
-                    help="Lasso's iterations in all (default: 300, or 540 with --lam-rule per-image), e.g. enough to "
-                         "converge; rows are resumed by key, not by iterations: use a fresh --out")
-    sw.add_argument("--seed", type=int, default=0)
-    sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
-    sw.add_argument("--out", required=True, help="directory; an existing results.csv there is resumed")
-
-    bench = commands.add_parser("bench", help="speed of our solvers against the original's (sklearn, unbatched Adam)")
-    bench.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
-    bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--quick", action="store_true", help="few steps and repeats (a smoke run)")
-    bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
-    bench.add_argument("--json", action="store_true")
-
-    check = commands.add_parser("lambda-check", help="Lasso with its default per-image λ against each operator's "
-                                                     "trivial estimate, on the gallery and the validation images")
-    check.add_argument("--domain", required=True, choices=list(DOMAINS))
-    check.add_argument("--noise", default="0,0.01", help="comma-separated noise levels σ")
-    check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
-    check.add_argument("--out", required=True, help="CSV file (rewritten), one row per image; a table is printed")
-
-    beyond_cli.add_parser(commands)
+    experiments_cli.add_parsers(commands)
 
     sample = commands.add_parser("sample", help="write G(z) for z drawn from a seed")
     sample.add_argument("--domain", required=True, choices=list(DOMAINS))
@@ -215,67 +179,11 @@ def sample(args) -> int:
     return 0
 
 
-def parse_list(text: str, kind, what: str) -> list:
-    try:
-        return [kind(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InputError(f"{what} must be a comma-separated list, e.g. 10,25,50; got {text!r}") from None
-
-
-def sweep(args) -> int:
-    from .experiments import PAPER_M, run_sweep
-    from .problem import check_noise
-    ms = parse_list(args.m, int, "--m") if args.m else list(PAPER_M[args.domain])
-    source = args.source or ("heldout" if args.domain == "mnist" else "inrange")
-    if args.images is not None and args.images < 1:
-        raise InputError(f"--images must be at least 1; got {args.images}")
-    if args.lasso_iters is not None and not 1 <= args.lasso_iters <= MAX_ITERATIONS:
-        raise InputError(f"--lasso-iters must be from 1 to {MAX_ITERATIONS}; got {args.lasso_iters}")
-    if args.operator != "gaussian" and args.m:
-        raise InputError(f"--m sets gaussian's sweep points; {args.operator} is measured at its own flags "
-                         f"(--accel, --kernel, ...)")
-    rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
-                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
-                     operator=args.operator, params=operator_cli.params(args), lam_rule=args.lam_rule,
-                     lasso_iterations=args.lasso_iters)
-    print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
-    return 0
-
-
-def lambda_check(args) -> int:
-    import csv
-    from .experiments import TRIVIAL_FIELDS, against_trivial, trivial_table
-    from .problem import check_noise
-    noises = [check_noise(n) for n in parse_list(args.noise, float, "--noise")]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rows = [row for noise in noises for row in against_trivial(args.domain, noise, args.seed,
-                                                                resolve_device(args.device))]
-    with out.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=TRIVIAL_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(trivial_table(rows))
-    return 0
-
-
-def bench(args) -> int:
-    from .bench import format_report, run_bench
-    if args.repeats < 1:
-        raise InputError(f"--repeats must be at least 1; got {args.repeats}")
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be at least 1; got {args.threads}")
-    result = run_bench(resolve_device(args.device), args.repeats, args.quick, args.threads)
-    print(json.dumps(result) if args.json else format_report(result))
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"reconstruct": reconstruct, "sweep": sweep, "bench": bench, "lambda-check": lambda_check,
-                    "sample": sample, "landscape": landscape_cli.run, "sketch": sketch_cli.run,
-                    "beyond": beyond_cli.command}
+        commands = {"reconstruct": reconstruct, **experiments_cli.COMMANDS, "sample": sample,
+                    "landscape": landscape_cli.run, "sketch": sketch_cli.run}
         return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,7 +6,8 @@ from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from cs_core.devices import resolve_device  # noqa: E402
-from cs_core.experiments import summarise, sweep  # noqa: E402
+from cs_core.experiments.figure import summarise  # noqa: E402
+from cs_core.experiments.paper import sweep  # noqa: E402
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from cs_core import bench
+from cs_core.experiments.bench import common, csgm as bench_csgm, lasso, run_bench
+from cs_core.experiments.bench.report import format_report
 from cs_core.bases import BASES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +26,7 @@ def _ratio_ok(value) -> bool:
 
 @pytest.fixture(scope="module")
 def result():
-    return bench.run_bench(torch.device("cpu"), repeats=1, quick=True, threads=1)
+    return run_bench(torch.device("cpu"), repeats=1, quick=True, threads=1)
 
 
 def test_result_structure(result):
@@ -82,7 +83,7 @@ def test_first_snapshot_and_memory(result):
 
 
 def test_report_is_a_table(result):
-    text = bench.format_report(result)
+    text = format_report(result)
     assert "CSGM-DCGAN" in text and "| dct |" in text and "| wavelet |" in text and "Peak memory" in text
 
 
@@ -93,7 +94,7 @@ def test_design_matrix_is_A_psi(basis):
     from cs_core.problem import make_problem
     truth = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     problem = make_problem(truth, get_domain("faces"), "gaussian", {"m": 20}, 0.0, 0, torch.device("cpu"))
-    X = bench.design_matrix(problem, BASES[basis])
+    X = lasso.design_matrix(problem, BASES[basis])
     c = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     expected = problem.operator.A(BASES[basis].synthesis(c))[0].double()
     assert torch.allclose(X @ c.flatten().double(), expected, rtol=1e-4, atol=1e-4)
@@ -103,14 +104,14 @@ def test_reference_loop_matches_batched_solver():
     """The baseline is the same optimisation: from the same starts it ends at the same loss."""
     from cs_core.priors import PRIORS
     from cs_core.solvers.csgm import CSGMSettings, csgm
-    problem = bench.faces_problem(torch.device("cpu"))
+    problem = common.faces_problem(torch.device("cpu"))
     prior = PRIORS["dcgan"]
     settings = CSGMSettings(steps=3, lr=0.1, restarts=2, lam=0.001)
     generator = prior.load(problem.device)
-    z0 = bench.initial_latents(problem, settings.restarts, prior.latent_dim)[0]
-    ref = bench.reference_csgm(problem, generator, z0, settings)
+    z0 = bench_csgm.initial_latents(problem, settings.restarts, prior.latent_dim)[0]
+    ref = bench_csgm.reference_csgm(problem, generator, z0, settings)
     final = list(csgm(problem, generator, prior.latent_dim, settings))[-1]
-    assert final.measurement_loss[0] <= ref["measurement_loss"] * (1 + 1e-4)
+    assert final.measurement_loss[0] <= ref.measurement_loss * (1 + 1e-4)
 
 
 @pytest.mark.parametrize("flag", ["--repeats", "--threads"])

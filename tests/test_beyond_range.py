@@ -150,7 +150,7 @@ def test_the_oracle_refuses_a_problem_without_the_truth():
 
 
 def test_the_validation_photos_are_not_the_reported_ones():
-    from cs_core.beyond.data import image_set
+    from cs_core.experiments.splits import image_set
     validation, reported = image_set("val-real"), image_set("real")
     assert len(validation.names) == 8 and not set(validation.names) & set(reported.names)
     distances = torch.cdist(validation.images.flatten(1), reported.images.flatten(1))
@@ -158,7 +158,7 @@ def test_the_validation_photos_are_not_the_reported_ones():
 
 
 def test_validation_picks_the_best_real_photo_error_that_keeps_in_range_faces():
-    from cs_core.beyond.sweep import choose
+    from cs_core.experiments.beyond import choose
     rows = [{"source": "val-inrange", "value": "", "steps": 0, "mse": 0.0010},
             {"source": "val-real", "value": "", "steps": 0, "mse": 0.0120}]
     for value, steps, inrange, real in [(0.1, 50, 0.0010, 0.0090), (0.01, 100, 0.0020, 0.0050), (0.3, 100, 0.00104, 0.0080)]:

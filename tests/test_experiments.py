@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from cs_core.cli import main
-from cs_core.experiments import LAMBDA_GRID, load_images, run_sweep, summarise
+from cs_core.errors import InputError
+from cs_core.experiments.figure import summarise
+from cs_core.experiments.paper import LAMBDA_GRID, RESULTS_DIR, run_sweep
+from cs_core.experiments.splits import load_images
+from cs_core.experiments.table import KINDS, RESULT_FIELDS, VALIDATION_FIELDS, append_rows, read_rows
 from cs_core.solvers.lasso import PATH_ITERATIONS, RATIO_PATH
 
 
@@ -31,6 +35,33 @@ def test_small_sweep_writes_rows_figure_and_resumes(tmp_path):
     with (tmp_path / "results.csv").open() as f:
         assert len(list(csv.DictReader(f))) == 16
     assert (tmp_path / "results.csv").stat().st_mtime_ns != modified
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS_DIR.rglob("*.csv")), ids=lambda p: str(p.relative_to(RESULTS_DIR)))
+def test_every_published_csv_reads_with_pandas_and_has_the_writers_columns(path):
+    """Each CSV under docs/results has the header of one of the writer's row kinds, and every row has as many
+    fields as the header (pandas reads it with no index column or unnamed columns)."""
+    import pandas as pd
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert tuple(table.columns) in KINDS and len(table) > 0
+    assert table.index.equals(pd.RangeIndex(len(table)))
+    with path.open(newline="") as f:
+        assert {len(row) for row in csv.reader(f)} == {len(table.columns)}
+    if tuple(table.columns) == RESULT_FIELDS:
+        measured = table[table["method"] != "oracle-dcgan"]
+        assert (measured["operator"] != "").all()  # every measured row names its operator
+
+
+def test_appending_rows_keeps_the_header_and_refuses_other_columns(tmp_path):
+    path = tmp_path / "rows.csv"
+    row = dict.fromkeys(VALIDATION_FIELDS, "1")
+    append_rows(path, VALIDATION_FIELDS, [row])
+    append_rows(path, VALIDATION_FIELDS, [{**row, "mse": "2"}])
+    assert [r["mse"] for r in read_rows(path)] == ["1", "2"]
+    with pytest.raises(InputError, match="columns"):
+        append_rows(path, RESULT_FIELDS, [])
+    with pytest.raises(ValueError):
+        append_rows(path, VALIDATION_FIELDS, [{**row, "extra": "x"}])
 
 
 def test_heldout_images_are_the_test_split():
@@ -74,7 +105,7 @@ def test_cli_sweep_with_csgm(tmp_path, capsys):
 
 
 def test_measurement_saving_interpolates_in_log_log():
-    from cs_core.experiments import m_at_error, measurement_saving
+    from cs_core.experiments.paper import m_at_error, measurement_saving
     lasso = [(10, 0.1, 0, 5), (100, 0.01, 0, 5), (1000, 0.001, 0, 5)]
     assert m_at_error(lasso, 0.01) == pytest.approx(100)
     assert m_at_error(lasso, 10 ** -1.5) == pytest.approx(10 ** 1.5)
@@ -88,7 +119,7 @@ def test_measurement_saving_interpolates_in_log_log():
 def test_the_published_mnist_lambda_choices_are_what_validation_chooses():
     """The sweeps in docs/results record their λ ratios and later sweeps reuse them: they must still be what
     the validation rule picks (re-run the sweeps after changing the rule, the grid or the solver)."""
-    from cs_core.experiments import choose_lambda_ratio, published_lambda_ratios
+    from cs_core.experiments.paper import choose_lambda_ratio, published_lambda_ratios
     published = {key: ratio for key, ratio in published_lambda_ratios().items() if key[0] == "mnist"}
     assert len(published) == 2 * 9 * 2  # lasso-pixel and lasso-dct at the paper's 9 values of m, σ = 0 and 0.01
     for (domain, _, method, m, _, noise, seed, operator), ratio in published.items():
@@ -100,14 +131,14 @@ def test_published_sweeps_keep_the_papers_csgm_where_the_default_moved_on(monkey
     """DCGAN's default is now L-BFGS; the faces sweeps in docs/results ran (and rerun) the paper's Adam."""
     import sys
     from types import SimpleNamespace
-    from cs_core.experiments import published_csgm
+    from cs_core.experiments.paper import published_csgm
     from cs_core.priors import PRIORS
     seen = []
 
     def fake_csgm(problem, generator, latent_dim, settings, every, method):
         seen.append(settings)
         yield "final"
-    monkeypatch.setattr(sys.modules["cs_core.solvers.csgm"], "csgm", fake_csgm)
+    monkeypatch.setattr(sys.modules["cs_core.experiments.paper"], "csgm", fake_csgm)
     assert published_csgm(SimpleNamespace(device=torch.device("cpu")), "csgm-dcgan") == "final"
     paper = PRIORS["dcgan"].paper
     assert (seen[0].optimiser, seen[0].steps, seen[0].lr, seen[0].restarts, seen[0].lam) == \

@@ -132,7 +132,7 @@ def test_cli_flags_reach_the_operators_and_bad_ones_are_one_error_line(capsys):
 
 def test_sweep_measures_fourier_and_blur_and_scores_the_sensor_view(tmp_path):
     from cs_core.cli import main
-    from cs_core.experiments import read_rows
+    from cs_core.experiments.table import read_rows
     out = tmp_path / "mri"
     args = ["sweep", "--domain", "mnist", "--methods", "sensor,tv", "--images", "2", "--device", "cpu", "--out", str(out)]
     assert main([*args, "--operator", "fourier", "--accel", "2"]) == 0

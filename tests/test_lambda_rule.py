@@ -7,7 +7,7 @@ import torch
 from cs_core.assets import list_assets
 from cs_core.bases import BASES
 from cs_core.domains import DOMAINS
-from cs_core.experiments import validation_images
+from cs_core.experiments.splits import validation_images
 from cs_core.images import load_image
 from cs_core.metrics import all_metrics
 from cs_core.problem import make_problem

@@ -1,6 +1,6 @@
 """Tab "Measurements vs error": a small error-vs-m sweep drawn live beside the precomputed full figure.
 
-The sweep is ``cs_core.experiments.sweep`` (the CLI's ``sweep``); this module only draws it.
+The sweep is ``cs_core.experiments.paper.sweep`` (the CLI's ``sweep``); this module only draws it.
 """
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from PIL import Image as _PILImage
 
 from cs_core.devices import describe_device, resolve_device
 from cs_core.errors import InputError
-from cs_core.experiments import PAPER_M, RESULTS_DIR, SOURCES, load_images, summarise, sweep
+from cs_core.experiments.figure import summarise
+from cs_core.experiments.paper import PAPER_M, RESULTS_DIR, sweep
+from cs_core.experiments.splits import SOURCES, load_images
 from cs_core.palette import method_color
 from cs_core.solvers import METHODS
 
@@ -63,7 +65,7 @@ def _sweep_outputs(rows: list[dict], methods: list[str]):
 
 @user_errors(oom="the GPU ran out of memory; use fewer images or smaller m")
 def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = None, progress=gr.Progress()):
-    """A small error-vs-m sweep (``cs_core.experiments.sweep``, noiseless, seed 0); streams the curve and the
+    """A small error-vs-m sweep (``cs_core.experiments.paper.sweep``, noiseless, seed 0); streams the curve and the
     table after each finished (method, m) group, moves the progress bar after each image; the status ends
     with ``done`` (or ``stopped``)."""
     rows, stop = None, RUNS.start(request).stop

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..arguments import parse_list
 from ..devices import DEVICE_CHOICES, describe_device, resolve_device
 from ..errors import InputError
 from .descent import DEFAULT_LR, METHODS, check_method, descend
@@ -26,13 +27,7 @@ PLANE_STREAM = 7
 
 
 def _ints(text: str, what: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InputError(f"{what} must be a comma-separated list of whole numbers, e.g. 20,100,500; got {text!r}") from None
-    if not values:
-        raise InputError(f"{what} is empty; give e.g. 20,100,500")
-    return values
+    return parse_list(text, int, what, "20,100,500", nonempty=True)
 
 
 def _net_arguments(p, m_help: str, k_type=int):

@@ -1,0 +1,244 @@
+"""The paper's sweep: per-pixel error vs the number of measurements m for several methods.
+
+Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
+- Lasso's λ per (method, m) is ``ratio · λ_max`` with the ratio from ``LAMBDA_GRID`` that gives the lowest
+  mean MSE on the validation images, never on the images reported. The ratio is recorded in the CSV, and the
+  ratios recorded by the published sweeps (docs/results) are reused instead of being recomputed.
+- Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement, one A per (m, seed) shared by the
+  batch; CSGM with the prior's default settings, or with ``Prior.paper`` where the prior has them (DCGAN),
+  images and restarts batched. Other operators (``fourier``, ``blur``) are measured at their given
+  parameters (one point, m = the operator's m) and recorded in the ``operator`` column; TV's λ ratio is
+  chosen like Lasso's. The pseudo-method ``sensor`` records the sensor's own view as the estimate (the
+  zero-filled image, the blurred input).
+"""
+import functools
+import math
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from ..bases import BASES
+from ..domains import get_domain
+from ..errors import InputError
+from ..operators import build_operator
+from ..problem import OPERATOR_STREAM, make_problem, stream
+from ..session import run_to_end
+from ..solvers import Options, check_methods
+from ..solvers.csgm import CSGMSettings, csgm
+from ..solvers.lasso import LassoSettings, fista
+from ..solvers.snapshot import Snapshot, make_snapshot
+from ..solvers.tv import TVSettings, tv
+from .figure import Point, plot_error_vs_m, summarise
+from .splits import load_images, validation_images
+from .table import RESULT_FIELDS, append_rows, key_of, read_rows, row_key
+
+LAMBDA_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+PAPER_M = {"mnist": (10, 25, 50, 100, 200, 300, 400, 500, 750),
+           "faces": (20, 50, 100, 200, 500, 1000, 2500, 5000)}
+BATCH = {"mnist": 100, "faces": 8}
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
+SENSOR = "sensor"  # the sensor's view as the estimate; not for gaussian, whose view is a scaled back-projection
+TUNED = ("lasso-", "tv")  # methods whose λ ratio the validation rule chooses
+# FISTA's step rule for every sweep, pinned: the published numbers (docs/RESULTS.md, docs/results) and their
+# validation-chosen λ ratios were computed with the constant power-iteration step; the solver's default
+# (working sets) reaches the same minimiser along another path, so its errors at a fixed iteration count differ
+PUBLISHED_LASSO_STEP = "power"
+
+
+def settings_of(defaults) -> CSGMSettings:
+    """A prior's ``CSGMDefaults`` (``Prior.defaults`` or ``Prior.paper``) as the solver's settings."""
+    return CSGMSettings(**asdict(defaults))
+
+
+def describe_operator(operator: str, params: dict | None) -> str:
+    """The ``operator`` column: ``gaussian`` (its m has its own column), else the name and the given parameters."""
+    given = sorted((k, v) for k, v in (params or {}).items() if v is not None)
+    return " ".join([operator, *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in given)])
+
+
+def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
+                        operator: str = "gaussian", params: tuple = ()) -> float:
+    """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this Lasso/TV method and operator (m for
+    gaussian, else ``params`` as sorted items); every ratio solved in one batch, on the same measurements."""
+    images = validation_images(domain)
+    point = {"m": m} if operator == "gaussian" else dict(params)
+    single = make_problem(images, get_domain(domain), operator, point, noise, seed, device)
+    grid = len(LAMBDA_GRID)
+    problem = replace(single, y=single.y.repeat(grid, 1), truth=single.truth.repeat(grid, 1, 1, 1))
+    ratios = torch.tensor(LAMBDA_GRID, device=device).repeat_interleave(len(images))
+    if method == "tv":
+        *_, final = tv(problem, TVSettings(lam_ratio=ratios))
+    else:
+        settings = LassoSettings(lam_ratio=ratios, step=PUBLISHED_LASSO_STEP)
+        *_, final = fista(problem, BASES[method.removeprefix("lasso-")], settings)
+    errors = np.asarray(final.mse).reshape(grid, len(images)).mean(1)
+    return LAMBDA_GRID[int(errors.argmin())]
+
+
+@functools.lru_cache(maxsize=1)
+def published_lambda_ratios() -> dict[tuple, float]:
+    """A result row's key with blank source and image → the ratio validation chose, as recorded in docs/results."""
+    return {key_of({**r, "source": "", "image": ""}): float(r["lam_ratio"])
+            for path in sorted(RESULTS_DIR.glob("*/results.csv")) for r in read_rows(path) if r["lam_ratio"]}
+
+
+@functools.lru_cache(maxsize=None)
+def lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
+                 operator: str = "gaussian", params: tuple = ()) -> float:
+    """The validation rule's ratio: recorded by a published sweep if there is one, else chosen now (once per process)."""
+    label = describe_operator(operator, dict(params))
+    recorded = published_lambda_ratios().get(row_key(domain, "", method, m, "", noise, seed, label))
+    return recorded if recorded is not None else choose_lambda_ratio(domain, method, m, noise, seed, device,
+                                                                     operator, params)
+
+
+def sensor_snapshot(problem) -> Snapshot:
+    """The sensor's view scored as an estimate (the ``sensor`` pseudo-method)."""
+    return make_snapshot(SENSOR, 0, problem.view(), [0.0] * problem.batch, [0.0] * problem.batch, 0.0,
+                         problem.truth, final=True)
+
+
+def published_csgm(problem, method: str) -> Snapshot | None:
+    """``csgm-<prior>``'s final snapshot with the prior's ``paper`` settings, which every published sweep of it
+    used; None for every other method (they run from the registry)."""
+    from ..priors import PRIORS
+    prior = PRIORS.get(method.removeprefix("csgm-")) if method.startswith("csgm-") else None
+    if prior is None or prior.paper is None:
+        return None
+    *_, final = csgm(problem, prior.load(problem.device), prior.latent_dim, settings_of(prior.paper), None, method)
+    return final
+
+
+def sweep_points(domain, ms: list[int], operator: str, params: dict | None) -> list[dict]:
+    """The operator parameters of each sweep point: one per m for gaussian, else the one given point."""
+    if operator != "gaussian":
+        return [{k: v for k, v in (params or {}).items() if v is not None}]
+    dom = get_domain(domain)
+    for m in ms:
+        if not isinstance(m, int) or not 1 <= m <= dom.n:
+            raise InputError(f"every m must lie in 1..{dom.n} for {domain}; got {m}")
+    return [{"m": m} for m in ms]
+
+
+def point_m(domain: str, operator: str, point: dict) -> int:
+    """The number of real measurements at a sweep point (gaussian's is its m; no matrix is drawn for it)."""
+    if operator == "gaussian":
+        return point["m"]
+    return build_operator(operator, get_domain(domain), point, stream(0, OPERATOR_STREAM), torch.device("cpu")).m
+
+
+def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
+          seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
+          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None
+          ) -> Iterator[dict]:
+    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped.
+    ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
+    app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
+    540 with the per-image rule), e.g. enough to converge, to compare two λ choices at equal optimisation."""
+    dom = get_domain(domain)
+    if SENSOR in methods and operator == "gaussian":
+        raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
+                         f"use it with fourier or blur")
+    named = [m for m in methods if m != SENSOR]
+    methods = ([SENSOR] if SENSOR in methods else []) + (check_methods(named, domain) if named or not methods else [])
+    points = sweep_points(domain, ms, operator, params)
+    label = describe_operator(operator, params if operator != "gaussian" else None)
+    data = load_images(domain, source, count)
+    done = done or set()
+    for method in methods:
+        for point in points:
+            m = point_m(domain, operator, point)
+            todo = [i for i, name in enumerate(data.names)
+                    if row_key(domain, source, method, m, name, noise, seed, label) not in done]
+            if not todo:
+                continue
+            per_image = lam_rule == "per-image" and method.startswith("lasso-")
+            ratio = lambda_ratio(domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
+                if method.startswith(TUNED) and not per_image else None
+            step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
+            iterations = lasso_iterations if method.startswith("lasso-") else None
+            for start in range(0, len(todo), BATCH[domain]):
+                chunk = todo[start:start + BATCH[domain]]
+                problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
+                final = sensor_snapshot(problem) if method == SENSOR else \
+                    published_csgm(problem, method) or \
+                    run_to_end(problem, [method], Options(iterations=iterations, lam_ratio=ratio, lasso_step=step))[method]
+                for j, index in enumerate(chunk):
+                    yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
+                           "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
+                           "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
+                           "seconds": final.seconds / len(chunk), "iterations": final.iteration, "operator": label}
+
+
+def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True,
+              operator: str = "gaussian", params: dict | None = None, lam_rule: str = "validation",
+              lasso_iterations: int | None = None) -> list[dict]:
+    """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows.
+    One operator per directory (gaussian's m values may vary)."""
+    from tqdm import tqdm
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "results.csv"
+    rows = read_rows(csv_path)
+    label = describe_operator(operator, params if operator != "gaussian" else None)
+    others = {r["operator"] for r in rows} - {label}
+    if others:
+        raise InputError(f"{csv_path} holds rows of operator {', '.join(sorted(others))!r}, not {label!r}; "
+                         f"use another --out directory")
+    done = {key_of(r) for r in rows}
+    ms_of_points = [point_m(domain, operator, p) for p in sweep_points(domain, ms, operator, params)]
+    wanted = {row_key(domain, source, method, m, name, noise, seed, label)
+              for method in methods for m in ms_of_points for name in load_images(domain, source, count).names}
+    with tqdm(total=len(wanted), initial=len(wanted & done), unit="img", desc=f"{domain}/{source}",
+              disable=not progress) as bar:
+        def counted(new_rows):
+            for row in new_rows:
+                yield row
+                rows.append(row)
+                bar.set_postfix(method=row["method"], m=row["m"])
+                bar.update()
+        append_rows(csv_path, RESULT_FIELDS, counted(sweep(domain, methods, ms, source, count, noise, seed, device,
+                                                           done, operator, params, lam_rule, lasso_iterations)))
+    title = (f"Reconstruction error vs m — {', '.join(sorted({r['domain'] for r in rows}))}\n"
+             f"bands: 95 % CI of the mean (lower edge ≥ mean/10)")
+    plot_error_vs_m(summarise(rows), out / "figure.png", {None: title}, "")
+    return rows
+
+
+def m_at_error(points: list[Point], error: float) -> float | None:
+    """The m at which a method's mean error curve reaches ``error``, by log–log interpolation between
+    the first pair of sweep points that brackets it; None when the curve never gets that low."""
+    for (m0, e0, *_), (m1, e1, *_) in zip(points, points[1:]):
+        if e0 >= error >= e1 and e0 > e1 > 0:
+            t = (math.log(e0) - math.log(error)) / (math.log(e0) - math.log(e1))
+            return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0)))
+    if points and points[0][1] <= error:
+        return float(points[0][0])
+    return None
+
+
+def measurement_saving(summary, domain: str, source: str, lasso: str, csgm: str, m_ref: int) -> dict:
+    """m_Lasso / m_CSGM at the error CSGM reaches at ``m_ref`` (the paper's headline), plus where Lasso overtakes."""
+    lasso_err = {m: e for m, e, *_ in summary[(domain, source, lasso)]}
+    csgm_err = {m: e for m, e, *_ in summary[(domain, source, csgm)]}
+    target = csgm_err[m_ref]
+    m_lasso = m_at_error(summary[(domain, source, lasso)], target)
+    overtakes = next((m for m in sorted(csgm_err) if m in lasso_err and lasso_err[m] < csgm_err[m]), None)
+    return {"target_error": target, "m_lasso": m_lasso, "saving": None if m_lasso is None else m_lasso / m_ref,
+            "lasso_overtakes_at": overtakes}
+
+
+def markdown_table(summary, domain: str, source: str) -> str:
+    """Mean per-pixel MSE ± 95 % half-width per method and m, as a Markdown table."""
+    methods = sorted(method for d, s, method in summary if (d, s) == (domain, source))
+    ms = sorted({m for method in methods for m, *_ in summary[(domain, source, method)]})
+    lines = ["| m | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for m in ms:
+        cells = []
+        for method in methods:
+            point = next((p for p in summary[(domain, source, method)] if p[0] == m), None)
+            cells.append("" if point is None else f"{point[1]:.4f} ± {point[2]:.4f} (n={point[3]})")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
