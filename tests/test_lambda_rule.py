@@ -89,7 +89,7 @@ def test_the_discrepancy_principle_picks_the_largest_ratio_whose_residual_is_at_
 
 
 def test_noiseless_super_resolution_of_a_photo_is_never_worse_than_block_average_upsampling():
-    """Issue 15's example: with a fixed λ ratio Haar-Lasso was worse than the low-resolution image itself; now it
+    """With a fixed λ ratio Haar-Lasso would be worse than the low-resolution image itself; the per-image rule
     ties with it (Haar's λ → 0 limit is block-average upsampling; the path's smallest ratio, 10⁻⁴, costs < 0.2 %)."""
     photos = [a for a in list_assets("faces") if not a.in_range][:3]
     truth = torch.cat([load_image(a.path, DOMAINS["faces"]) for a in photos])

@@ -1,5 +1,6 @@
-"""FISTA's step rules: backtracking (the default) against scikit-learn and the power-iteration step, its
-bounds on L, its O(1/k²) guarantee, and the power rule reproducing the published solver exactly."""
+"""FISTA's step rules: backtracking (alone and on working sets, the default) against scikit-learn and the
+power-iteration step, its bounds on L, its O(1/k²) guarantee, and the power rule reproducing the published
+solver exactly."""
 from dataclasses import replace
 
 import numpy as np

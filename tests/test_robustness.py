@@ -1,4 +1,4 @@
-"""Issue 6, robustness and safety: bad input through the app's API (gradio_client) is a clear error and the
+"""Robustness and safety: bad input through the app's API (gradio_client) is a clear error and the
 server keeps serving; odd image modes work; runs are capped; Stop frees the worker; nothing leaves 127.0.0.1.
 
 The CLI side of each bad input is in tests/test_cli.py (BAD_ARGUMENTS, bad image files) and tests/test_images.py

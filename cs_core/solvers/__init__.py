@@ -31,7 +31,7 @@ class Options:
     lam_ratio: float | None = None  # or λ as a fraction of ‖ΨᵀAᵀy‖∞ (Lasso) / ‖Aᵀy‖∞ (TV), per image
     csgm_lam: float | None = None   # CSGM's ‖z‖² weight
     lr: float | None = None         # CSGM's / DIP's Adam learning rate
-    lasso_step: str | None = None   # FISTA's step rule, "backtracking" (the default) or "power"
+    lasso_step: str | None = None   # FISTA's step rule, one of lasso.STEP_RULES (None: LassoSettings.step)
 
 
 @dataclass(frozen=True)
