@@ -1,8 +1,10 @@
-"""The "Why descent works" tab in a real browser: Run streams the heat map live, Stop halts it, a run ends "done".
+"""The "Why descent works" tab in a real browser: the default Run shows the paths moving (≥ 10 frames) and ends
+"n of N reached z*"; Stop halts a run; in kiosk mode a visitor's Run there pre-empts autoplay.
 
 With UPDATE_SCREENSHOT=1 the finished run also becomes docs/screenshot-landscape.png.
 """
 import os
+import re
 import shutil
 import time
 
@@ -13,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
 STATUS = "#ls-status textarea"
-# Records every new picture of the heat map (gr.Plot draws a matplotlib figure as an <img>).
+# Records every new picture of the heat map (an <img> whose src changes with each frame).
 WATCH_HEAT = """() => {
   window.__heat = [];
   const root = document.querySelector('#ls-heat');
@@ -44,6 +46,13 @@ def test_landscape_tab_streams_stops_and_finishes(running_app, open_page):
         page.get_by_role("tab", name="Why descent works").click()
         page.wait_for_selector("#ls-run-btn")
 
+        page.evaluate(WATCH_HEAT)
+        page.click("#ls-run-btn")                  # the defaults: the paths visibly move, then done
+        page.wait_for_function(ends_with("done"), timeout=60_000)
+        status = page.input_value(STATUS)
+        assert re.match(r"\d+ of 32 reached z\* · step 100/100 ", status), status
+        assert page.evaluate("window.__heat.length") >= 10, "fewer than 10 frames of the paths moving"
+
         set_slider(page, "ls-steps", "1000")       # a long run, to be stopped
         page.evaluate(WATCH_HEAT)
         page.click("#ls-run-btn")
@@ -67,4 +76,28 @@ def test_landscape_tab_streams_stops_and_finishes(running_app, open_page):
         page.locator("#landscape-tab").screenshot(path=str(shot))
         if os.environ.get("UPDATE_SCREENSHOT"):
             shutil.copy(shot, ROOT / "docs" / "screenshot-landscape.png")
+        browser.close()
+
+
+def test_a_visitors_run_in_the_landscape_tab_preempts_kiosk_autoplay(running_app, launch_chromium, monkeypatch):
+    from ui import reconstruct
+    if not reconstruct.examples()[0]:
+        pytest.skip("the image gallery (assets/manifest.json) is not installed: no autoplay examples")
+    monkeypatch.setenv("CSGM_DEMO_KIOSK", "1")
+    monkeypatch.setenv("CSGM_DEMO_IDLE_SECONDS", "2")
+    kiosk_status = "document.querySelector('#status textarea').value.trim()"
+    with running_app() as url, sync_api.sync_playwright() as p:
+        browser = launch_chromium(p)
+        booth = browser.new_page(viewport={"width": 1500, "height": 1000})
+        booth.goto(url)
+        booth.wait_for_function(f"{kiosk_status}.startsWith('autoplay · ') && {kiosk_status}.endsWith('running')",
+                                timeout=60_000)
+        visitor = browser.new_context().new_page()            # another visitor, on another screen
+        visitor.goto(url)
+        visitor.get_by_role("tab", name="Why descent works").click()
+        visitor.click("#ls-run-btn")
+        booth.wait_for_function(f"{kiosk_status}.endsWith(\"a visitor's run has the device · stopped\")",
+                                timeout=30_000)
+        visitor.wait_for_function(f"document.querySelector('{STATUS}').value.trim().endsWith('done')",
+                                  timeout=60_000)
         browser.close()

@@ -137,6 +137,58 @@ def test_plane_slice_of_a_trained_prior(device):
     assert values[2, 7] == pytest.approx(evaluate(risk, plane.point(axis[7:8], axis[2:3]).to(device))[0].item(), rel=1e-5)
 
 
+# Live frames: the figure drawn once, paths drawn per frame --------------------------------------
+
+def test_raster_frame_draws_paths_where_the_figure_would_and_keeps_the_marks_on_top():
+    from cs_core.landscape.figures import REACHED_COLOR, STUCK_COLOR
+    from cs_core.landscape.raster import EndsRaster, PathsRaster
+    from cs_core.landscape.scene import HeatMap
+    axis = torch.linspace(-2, 2, 41)
+    values = (axis[None] ** 2 + axis[:, None] ** 2 + 0.1).float()
+    picture = PathsRaster(HeatMap(axis, values, np.array([1.0, 1.0]), np.array([-0.5, -0.5])), "t")
+    paths = np.array([[[-1.5, 1.5], [-1.5, -1.5]], [[1.5, 1.5], [-1.5, 0.5]]])   # (steps 2, starts 2, 2)
+    frame = picture.frame(paths, np.array([True, False]))
+    raster = picture.raster
+    assert frame.shape == raster.base.shape and frame.dtype == np.uint8
+    # the pixel map agrees with matplotlib's: the star's mark covers the pixel of z*
+    col, row = raster.to_pixels(np.array([1.0, 1.0])).round().astype(int)
+    assert raster.mask[row, col] and (frame[row, col] == raster.marks[row, col]).all()
+    # the midpoints of the two segments carry their start's colour; away from them the base is unchanged
+    for (a, b), color in (((paths[0, 0], paths[1, 0]), REACHED_COLOR), ((paths[0, 1], paths[1, 1]), STUCK_COLOR)):
+        col, row = raster.to_pixels((a + b) / 2).round().astype(int)
+        rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+        assert (np.abs(frame[row - 1:row + 2, col - 1:col + 2].astype(int) - rgb).sum(-1) == 0).any()
+    col, row = raster.to_pixels(np.array([0.5, -1.0])).round().astype(int)
+    assert (frame[row, col] == raster.base[row, col]).all()
+    # end points outside the box are clipped to the axes, never drawn over the colour bar
+    far = picture.frame(np.array([[[10.0, 0.0]]]), np.array([True]))
+    left, top, right, bottom = raster.box
+    outside = np.ones(far.shape[:2], bool)
+    outside[top:bottom, left:right] = False
+    assert (far[outside & ~raster.mask] == raster.base[outside & ~raster.mask]).all()
+    ends = EndsRaster(1 / math.pi, 2.3)
+    dots = ends.frame(np.array([1.0, -1.0]), np.array([1.0, 9.0]), np.array([True, False]))
+    col, row = ends.raster.to_pixels(np.array([1.0, 1.0])).round().astype(int)
+    assert (dots[row, col] == [int(REACHED_COLOR[i:i + 2], 16) for i in (1, 3, 5)]).all()
+    col, row = ends.raster.to_pixels(np.array([-1.0, 2.3])).round().astype(int)   # beyond the top: on its edge
+    assert (np.abs(dots[row:row + 4, col].astype(int) - [int(STUCK_COLOR[i:i + 2], 16) for i in (1, 3, 5)])
+            .sum(-1) == 0).any()
+
+
+def test_scene_is_the_problem_the_cli_describes():
+    """The app's Run and ``landscape descend`` share one problem: same net, z*, measurements and starts."""
+    from cs_core.landscape.scene import PLANE_STREAM, descent_problem, heat_map
+    from cs_core.landscape.risk import NET_STREAM, MEASURE_STREAM, NOISE_STREAM, START_STREAM
+    assert len({NET_STREAM, MEASURE_STREAM, NOISE_STREAM, START_STREAM, PLANE_STREAM}) == 5
+    risk, z0, warnings = descent_problem(2, [20, 100], 30, 0.0, 3, 5, CPU)
+    again, _ = random_risk(2, [20, 100], 30, 0.0, 3, CPU)
+    assert torch.equal(risk.A, again.A) and torch.equal(z0, random_starts(again, 5, 3)) and warnings == []
+    heat = heat_map(risk, 2, 21)
+    assert heat.spurious == pytest.approx(-rho(2) * heat.star)
+    with pytest.raises(InputError, match="starts must be"):
+        descent_problem(2, [20, 100], 30, 0.0, 3, 0, CPU)
+
+
 def test_widths_warn_when_not_expansive_and_reject_nonsense():
     assert check_widths(2, [50, 500]) == []
     assert "layer 2 is not expansive" in check_widths(2, [50, 60])[0]

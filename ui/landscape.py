@@ -6,6 +6,7 @@ the starts ended, the phase transition growing with m, and the same slice for a 
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import gradio as gr
@@ -15,27 +16,30 @@ import torch
 
 from cs_core.devices import describe_device, resolve_device
 from cs_core.errors import InputError
-from cs_core.landscape.descent import METHODS, descend
-from cs_core.landscape.figures import box_half_width, endpoint_figure, landscape_figure
-from cs_core.landscape.grid import grid_k2, make_plane, plane_slice
+from cs_core.landscape.descent import METHODS, check_method, check_steps, descend
 from cs_core.landscape.phase import phase_transition
+from cs_core.landscape.raster import EndsRaster, PathsRaster
 from cs_core.landscape.rho import rho
-from cs_core.landscape.risk import START_STREAM, prior_risk, random_risk, random_starts, stream
+from cs_core.landscape.risk import check_noise
+from cs_core.landscape.scene import check_starts, descent_problem, heat_map, slice_map, slice_problem
 from cs_core.priors import PRIORS
 
-from .common import HIDDEN, Runs, as_int, max_seconds, user_errors
+from . import kiosk
+from .common import HIDDEN, MAX_FPS, Runs, as_int, max_seconds, user_errors
 
 TITLE = "Why descent works"
 ELEM_ID = "landscape-tab"
 PRESETS = {"2 layers, wide": [50, 500], "3 layers": [20, 100, 500]}
 K = 2
 GRID = 160                 # heat-map points per side
-FRAME_SECONDS = 0.25       # a matplotlib frame costs ~0.1 s to draw and send: at most 4 per second
+FRAME_SECONDS = 1 / MAX_FPS
+MIN_FRAMES = 12            # frames of a run, at least: the paths visibly move however fast the maths
+ENDS_TOP = 2.3             # top of the end-point plot's ‖z‖/‖z*‖ axis: the heat map's box reaches 1.6·√2
 PHASE_M = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
 PHASE_TRIALS, PHASE_STEPS = 16, 200
 SLICE_GRID = {"vae": 60, "dcgan": 20}
-PLANE_STREAM = 7
 RUNS = Runs()              # one run per browser session; every panel's Stop stops it
+PICTURE = dict(type="numpy", format="png", interactive=False, buttons=["fullscreen"])  # frames drawn by .raster
 
 THEORY = """
 **The theorem** (Hand & Voroninski, 2017): for a random expansive ReLU generator G(z) = relu(W_d ⋯ relu(W_1 z))
@@ -59,39 +63,61 @@ def _widths(preset: str) -> list[int]:
 _guarded = user_errors(oom="the GPU ran out of memory; use fewer starts or a smaller m")
 
 
+class Pace:
+    """Which snapshots become frames: at most ``MAX_FPS`` a second, and at least ``MIN_FRAMES`` spread evenly over
+    the run's steps, each shown for a frame's time even when the maths outruns them (so the paths visibly move)."""
+
+    def __init__(self, steps: int, every: int = 1):
+        self.due = {every * round(i * steps / (MIN_FRAMES - 1) / every) for i in range(MIN_FRAMES)}
+        self.last = -float("inf")
+
+    def __call__(self, iteration: int, final: bool) -> bool:
+        now = time.monotonic()
+        forced = final or iteration in self.due
+        if not forced and now - self.last < FRAME_SECONDS:
+            return False
+        time.sleep(max(0.0, self.last + FRAME_SECONDS - now))
+        self.last = time.monotonic()
+        return True
+
+
+@functools.lru_cache(maxsize=8)
+def _descent_scene(widths: tuple[int, ...], m: int, noise: float, seed: int, starts: int, device: torch.device):
+    """The problem, its starts, and its heat map and end-point axes drawn once (cached: a second Run of the same
+    problem draws nothing but the paths)."""
+    risk, z0, _ = descent_problem(K, list(widths), m, noise, seed, starts, device)
+    r = rho(len(widths))
+    heat = PathsRaster(heat_map(risk, len(widths), GRID), f"log f over the latent plane · ρ_{len(widths)} = {r:.3f}")
+    return risk, z0, heat, EndsRaster(r, ENDS_TOP)
+
+
 @_guarded
 def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Request = None):
     """Descend from many random starts on the k = 2 landscape; stream the heat map with all paths, the end
     points and the status "n of N reached z*" (ends with ``done`` or ``stopped``)."""
     stop = RUNS.start(request).stop
+    began = time.monotonic()
     device = resolve_device("auto")
     widths = _widths(preset)
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    m, starts, steps, seed = as_int(m), as_int(starts), as_int(steps), as_int(seed)
-    risk, _ = random_risk(K, widths, m, float(noise), seed, device)
-    z_star = risk.z_star[0].cpu().numpy()
-    axis, values = grid_k2(risk, box_half_width(float(np.linalg.norm(z_star))), GRID)
-    r = rho(len(widths))
-    z0 = random_starts(risk, starts, seed)
-    paths, last_frame, began = [], 0.0, time.monotonic()
+    method = check_method(method)
+    m, starts, steps, seed = as_int(m), as_int(starts), check_steps(as_int(steps)), as_int(seed)
+    risk, z0, heat, ends = _descent_scene(tuple(widths), m, check_noise(noise), seed, check_starts(starts, "starts"),
+                                          device)
+    paths, pace = [], Pace(steps)
     head = f"{METHODS[method]} · widths {widths} · m = {m} · {describe_device(device)}"
     for snap in descend(risk, z0, method, steps, every=1):
         paths.append(snap.z[0].numpy())
         timed_out = time.monotonic() - began > max_seconds()
         done = snap.final or stop.is_set() or timed_out
-        if not done and time.monotonic() - last_frame < FRAME_SECONDS:
+        if not pace(snap.iteration, done):
             continue
-        last_frame = time.monotonic()
         z = snap.z.to(device)
         reached = risk.reached(z)[0].cpu().numpy()
         state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
         status = (f"{int(reached.sum())} of {starts} reached z* · step {snap.iteration}/{steps} · {head} · "
                   f"{snap.message + ' · ' if snap.message else ''}{state}")
-        heat = landscape_figure(axis, values, z_star, -r * z_star, np.stack(paths), reached,
-                                f"log f over the latent plane · ρ_{len(widths)} = {r:.3f}")
-        ends = endpoint_figure(risk.cosine(z)[0].cpu().numpy(), risk.norm_ratio(z)[0].cpu().numpy(), reached, r)
-        yield status, heat, ends
+        yield (status, heat.frame(np.stack(paths), reached),
+               ends.frame(risk.cosine(z)[0].cpu().numpy(), risk.norm_ratio(z)[0].cpu().numpy(), reached))
         if done:
             return
 
@@ -125,27 +151,23 @@ def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
     prior = PRIORS[prior_name]
     device = resolve_device("auto")
     m, restarts, seed = as_int(m), as_int(restarts), as_int(seed)
-    risk = prior_risk(prior.load(device), prior.latent_dim, m, 0.0, seed, device)
-    plane = make_plane(risk, stream(seed, PLANE_STREAM))
+    risk, plane, starts = slice_problem(prior.load(device), prior.latent_dim, m, 0.0, seed, restarts, device)
     yield f"{prior_name.upper()} · m = {m} · computing the slice ({SLICE_GRID[prior_name]}² points) · running", None
-    axis, values = plane_slice(risk, plane, 1.6, SLICE_GRID[prior_name])
-    starts = torch.randn((1, restarts, prior.latent_dim), generator=stream(seed, START_STREAM)).to(device)
-    paths, last_frame, began = [], 0.0, time.monotonic()
-    steps = prior.adam.steps
-    for snap in descend(risk, starts, "adam", steps, prior.adam.lr, every=5):
+    picture = PathsRaster(slice_map(risk, plane, SLICE_GRID[prior_name]),
+                          f"{prior_name.upper()}: log f on the plane through z*, −z*, 0", "along z* (units of ‖z*‖)",
+                          "random orthogonal direction", spurious_label="−z*")
+    steps, every, began = prior.adam.steps, 5, time.monotonic()
+    paths, pace = [], Pace(steps, every)
+    for snap in descend(risk, starts, "adam", steps, prior.adam.lr, every=every):
         paths.append(plane.project(snap.z[0]).cpu().numpy())
         timed_out = time.monotonic() - began > max_seconds()
         done = snap.final or stop.is_set() or timed_out
-        if not done and time.monotonic() - last_frame < FRAME_SECONDS:
+        if not pace(snap.iteration, done):
             continue
-        last_frame = time.monotonic()
         reached = risk.reached(snap.z.to(device))[0].cpu().numpy()
         state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
-        fig = landscape_figure(axis, values, (1, 0), (-1, 0), np.stack(paths), reached,
-                               f"{prior_name.upper()}: log f on the plane through z*, −z*, 0",
-                               "along z* (units of ‖z*‖)", "random orthogonal direction", spurious_label="−z*")
         yield (f"{prior_name.upper()} · m = {m} · {restarts} CSGM restarts, step {snap.iteration}/{steps} · "
-               f"{int(reached.sum())} reached z* · {state}"), fig
+               f"{int(reached.sum())} reached z* · {state}"), picture.frame(np.stack(paths), reached)
         if done:
             return
 
@@ -171,8 +193,8 @@ def build(demo: gr.Blocks) -> None:
             status = gr.Textbox("ready", label="Status", lines=1, max_lines=2, interactive=False,
                                 elem_id="ls-status")
             with gr.Row(equal_height=False):
-                heat = gr.Plot(label="heat map", show_label=False, elem_id="ls-heat", scale=3)
-                ends = gr.Plot(label="end points", show_label=False, elem_id="ls-ends", scale=2)
+                heat = gr.Image(label="heat map", show_label=False, elem_id="ls-heat", scale=3, **PICTURE)
+                ends = gr.Image(label="end points", show_label=False, elem_id="ls-ends", scale=2, **PICTURE)
     with gr.Accordion("Phase transition: success rate vs m (plain GD vs GD + negation)", open=True):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
@@ -203,14 +225,15 @@ def build(demo: gr.Blocks) -> None:
             with gr.Column(scale=3):
                 slice_status = gr.Textbox("ready", label="Status", lines=1, interactive=False,
                                           elem_id="ls-slice-status")
-                slice_plot = gr.Plot(label="trained prior", show_label=False, elem_id="ls-slice")
+                slice_plot = gr.Image(label="trained prior", show_label=False, elem_id="ls-slice", **PICTURE)
 
-    run_btn.click(run_descent, [preset, m, noise, starts, method, steps, seed], [status, heat, ends],
-                  api_name="landscape", concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")
-    phase_btn.click(run_phase, [preset, phase_steps, seed], [phase_status, phase_plot], api_name="landscape_phase",
-                    concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")
-    slice_btn.click(run_slice, [prior, slice_m, restarts, seed], [slice_status, slice_plot],
-                    api_name="landscape_slice", concurrency_limit=1, concurrency_id="landscape",
-                    show_progress="minimal")
+    # a visitor's run pre-empts kiosk autoplay, as Reconstruct's does
+    events = dict(concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")
+    run_btn.click(kiosk.preempting(run_descent), [preset, m, noise, starts, method, steps, seed], [status, heat, ends],
+                  api_name="landscape", **events)
+    phase_btn.click(kiosk.preempting(run_phase), [preset, phase_steps, seed], [phase_status, phase_plot],
+                    api_name="landscape_phase", **events)
+    slice_btn.click(kiosk.preempting(run_slice), [prior, slice_m, restarts, seed], [slice_status, slice_plot],
+                    api_name="landscape_slice", **events)
     for button in (stop_btn, phase_stop, slice_stop):
         button.click(RUNS.stop, None, None, **HIDDEN)

@@ -15,15 +15,11 @@ from ..arguments import parse_list
 from ..devices import DEVICE_CHOICES, describe_device, resolve_device
 from ..errors import InputError
 from .descent import DEFAULT_LR, METHODS, check_method, descend
-from .grid import grid_k2, make_plane, plane_slice
 from .network import check_widths
 from .phase import phase_transition
 from .rho import rho
-from .risk import START_STREAM, prior_risk, random_risk, random_starts, stream
-from .figures import box_half_width, landscape_figure, phase_figure
-
-MAX_STARTS = 1024
-PLANE_STREAM = 7
+from .figures import landscape_figure, phase_figure
+from .scene import MAX_STARTS, descent_problem, heat_map, slice_map, slice_problem
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -82,20 +78,14 @@ def add_parser(commands):
     p.add_argument("--out", required=True, help="output PNG")
 
 
-def _problem(args, m: int, trials: int = 1):
-    k = args.k
+def _problem(args):
+    """The problem of ``descend`` and ``heatmap``: (risk, starts, widths, device); warnings go to stderr."""
     widths = _ints(args.widths, "--widths")
-    for line in check_widths(k, widths):
-        print(f"warning: {line}", file=sys.stderr)
     device = resolve_device(args.device)
-    risk, _ = random_risk(k, widths, m, args.noise, args.seed, device, trials)
-    return risk, widths, device
-
-
-def _starts(count: int) -> int:
-    if not 1 <= count <= MAX_STARTS:
-        raise InputError(f"--starts must be from 1 to {MAX_STARTS}; got {count}")
-    return count
+    risk, z0, warnings = descent_problem(args.k, widths, _single_m(args.m), args.noise, args.seed, args.starts, device)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return risk, z0, widths, device
 
 
 def _single_m(text: str) -> int:
@@ -113,8 +103,7 @@ def _rho(args) -> int:
 
 def _descend(args) -> int:
     method = check_method(args.method)
-    risk, widths, device = _problem(args, _single_m(args.m))
-    z0 = random_starts(risk, _starts(args.starts), args.seed)
+    risk, z0, widths, device = _problem(args)
     final = [s for s in descend(risk, z0, method, args.steps, args.lr) if s.final][0]
     z = final.z[0]
     cosine, ratio = risk.cosine(final.z.to(device))[0].cpu(), risk.norm_ratio(final.z.to(device))[0].cpu()
@@ -180,19 +169,14 @@ def _phase(args) -> int:
 
 
 def _heatmap(args) -> int:
-    if args.k != 2:
-        raise InputError(f"the heat map is drawn over the latent plane, so it needs --k 2; got --k {args.k}")
     method = check_method(args.method)
-    risk, widths, device = _problem(args, _single_m(args.m))
-    z0 = random_starts(risk, _starts(args.starts), args.seed)
+    risk, z0, widths, device = _problem(args)
+    heat = heat_map(risk, len(widths), args.grid)
     snaps = list(descend(risk, z0, method, args.steps, args.lr, every=1))
     paths = np.stack([s.z[0].numpy() for s in snaps])
     reached = risk.reached(snaps[-1].z.to(device))[0].cpu().numpy()
-    z_star = risk.z_star[0].cpu().numpy()
-    axis, values = grid_k2(risk, box_half_width(float(np.linalg.norm(z_star))), args.grid)
-    r = rho(len(widths))
     title = f"{METHODS[method]}: {int(reached.sum())} of {len(reached)} reached z*\nk = 2, widths {widths}, m = {risk.A.shape[1]}"
-    fig = landscape_figure(axis, values, z_star, -r * z_star, paths, reached, title)
+    fig = landscape_figure(heat.axis, heat.values, heat.star, heat.spurious, paths, reached, title)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out)
     print(args.out)
@@ -203,20 +187,17 @@ def _slice(args) -> int:
     from ..priors import PRIORS
     if args.prior not in PRIORS:
         raise InputError(f"unknown prior {args.prior!r}; choose from {', '.join(PRIORS)}")
-    if not 1 <= args.restarts <= MAX_STARTS:
-        raise InputError(f"--restarts must be from 1 to {MAX_STARTS}; got {args.restarts}")
     prior = PRIORS[args.prior]
     device = resolve_device(args.device)
-    risk = prior_risk(prior.load(device), prior.latent_dim, args.m, args.noise, args.seed, device)
-    plane = make_plane(risk, stream(args.seed, PLANE_STREAM))
-    starts = torch.randn((1, args.restarts, prior.latent_dim), generator=stream(args.seed, START_STREAM)).to(device)
+    risk, plane, starts = slice_problem(prior.load(device), prior.latent_dim, args.m, args.noise, args.seed,
+                                        args.restarts, device)
     snaps = list(descend(risk, starts, "adam", args.steps or prior.adam.steps, prior.adam.lr, every=5))
     paths = plane.project(torch.stack([s.z[0] for s in snaps])).cpu().numpy()
     reached = risk.reached(snaps[-1].z.to(device))[0].cpu().numpy()
-    axis, values = plane_slice(risk, plane, 1.6, args.grid)
+    heat = slice_map(risk, plane, args.grid)
     title = (f"{args.prior.upper()}, m = {args.m}: f on the plane through z*, −z*, 0\n"
              f"{args.restarts} CSGM restarts (projected), {int(reached.sum())} reached z*")
-    fig = landscape_figure(axis, values, (1, 0), (-1, 0), paths, reached, title, "along z*/‖z*‖ (units of ‖z*‖)",
+    fig = landscape_figure(heat.axis, heat.values, heat.star, heat.spurious, paths, reached, title, "along z*/‖z*‖ (units of ‖z*‖)",
                            "random orthogonal direction", spurious_label="−z*")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out)

@@ -46,20 +46,17 @@ def landscape_figure(axis: torch.Tensor, values: torch.Tensor, star, spurious, p
     return fig
 
 
-def endpoint_figure(cosine: np.ndarray, norm_ratio: np.ndarray, reached: np.ndarray, rho: float,
-                    size: float = 4.5) -> Figure:
-    """Where the starts ended: cosine with z* against ‖z‖/‖z*‖; theory marks (1, 1) and (−1, ρ_d)."""
+def endpoint_figure(rho: float, top: float, size: float = 4.5) -> Figure:
+    """The axes of where the starts end (cos∠(z, z*) against ‖z‖/‖z*‖, up to ``top``) with the theory's marks
+    (1, 1) and (−1, ρ_d) and a legend; the points themselves are drawn per frame (:mod:`.raster`)."""
     fig = Figure(figsize=(size, size * 0.9), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.plot([1], [1], marker="*", ms=22, color="white", mec="black", ls="none", zorder=1)
     ax.plot([-1], [rho], marker="X", ms=16, color="white", mec="black", ls="none", zorder=1,
             label=f"theory: (−1, ρ_d = {rho:.3f})")
-    ax.scatter(cosine[reached], norm_ratio[reached], s=30, color=REACHED_COLOR, edgecolor="black", lw=0.4,
-               label=f"reached z* ({int(reached.sum())})", zorder=3)
-    ax.scatter(cosine[~reached], norm_ratio[~reached], s=30, color=STUCK_COLOR, edgecolor="black", lw=0.4,
-               label=f"elsewhere ({int((~reached).sum())})", zorder=3)
-    top = max(1.3, float(np.nanmax(norm_ratio)) * 1.05 if len(norm_ratio) else 1.3)
-    ax.set(xlim=(-1.12, 1.12), ylim=(0, top), xlabel="cos ∠(z, z*)", ylabel="‖z‖ / ‖z*‖", title="where the starts ended")
+    for color, label in ((REACHED_COLOR, "reached z*"), (STUCK_COLOR, "elsewhere")):
+        ax.scatter([], [], s=30, color=color, edgecolor="black", lw=0.4, label=label)
+    ax.set(xlim=(-1.12, 1.12), ylim=(0, top), xlabel="cos ∠(z, z*)", ylabel="‖z‖ / ‖z*‖", title="where the starts are")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper center", fontsize=9)
     return fig
@@ -83,10 +80,3 @@ def phase_figure(rows: list[dict], title: str = "", per_k: bool = False, size: f
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     return fig
-
-
-def box_half_width(z_star_norm: float) -> float:
-    """The heat map's box [−h, h]² around 0: wide enough to show z*, −z* and the starts."""
-    return 1.6 * z_star_norm if z_star_norm > 0 else 1.0
-
-
