@@ -30,8 +30,9 @@ class Prior:
     load: Callable[[torch.device], torch.nn.Module] = field(repr=False)
     defaults: CSGMDefaults
     source: str
-    # The paper's Adam settings, when the default has moved on: every published sweep of this prior used them
-    # (``experiments`` pins them), and the landscape tab's descent paths follow Adam
+    # The paper's Adam settings, when the default is another optimiser: the one place they are written. Every
+    # published sweep of this prior and the bench's "before" row run them (``cs_core.experiments``), and the
+    # landscape tab's descent paths follow Adam
     paper: CSGMDefaults | None = None
 
     @property
