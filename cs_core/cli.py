@@ -59,8 +59,7 @@ def build_parser() -> Parser:
 
     rec = commands.add_parser("reconstruct", help="measure an image and reconstruct it with several methods")
     add_problem_arguments(rec)
-    rec.add_argument("--method", action="append", required=True,
-                     help="a method (listed below) that fits --domain; repeatable")
+    operator_cli.add_field(rec, FIELD["methods"], action="append", required=True)
     for field in OPTIONS_FIELDS:  # --iters, --restarts, --lr, --lam, --csgm-lam
         operator_cli.add_field(rec, field)
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")

@@ -61,21 +61,23 @@ class Field:
         elif self.kind is str:
             value = str(value)
         if self.choices and value not in self.choices:
-            raise InputError(f"{self.label} must be one of {', '.join(self.choices)}; got {value!r}")
+            *others, last = self.choices
+            raise InputError(f"unknown {self.label} {value!r}; choose {', '.join(others)} or {last}")
         if self.kind in (int, float):
             self._in_range(value)
         return value
 
     def _in_range(self, value):
-        low_ok = self.low is None or (value > self.low if self.above else value >= self.low)
+        low_ok = self.low is None or value > self.low or (value == self.low and not self.above)
         if math.isfinite(value) and low_ok and (self.high is None or value <= self.high):
             return
+        if self.low is not None and self.high is not None and not self.above:
+            limits = [f"from {self.low:g} to {self.high:g}"]
+        else:
+            limits = [f"{'>' if self.above else '≥'} {self.low:g}"] if self.low is not None else []
+            limits += [f"≤ {self.high:g}"] if self.high is not None else []
         what = "a whole number" if self.kind is int else "a finite number"
-        if self.high is not None and self.low is not None and not self.above:
-            raise InputError(f"{self.label} must be {what} from {self.low:g} to {self.high:g}; got {value}")
-        bounds = " and ".join(b for b in (f"{'>' if self.above else '≥'} {self.low:g}" if self.low is not None else "",
-                                          f"≤ {self.high:g}" if self.high is not None else "") if b)
-        raise InputError(f"{self.label} must be {what} {bounds}".rstrip() + f"; got {value}")
+        raise InputError(" ".join([f"{self.label} must be {what}", " and ".join(limits)]).strip() + f"; got {value}")
 
 
 def _whole(value, what: str) -> int:
@@ -105,7 +107,8 @@ F = Field
 FIELDS: tuple[Field, ...] = (  # the order of the app's /reconstruct API parameters
     F("asset", str, label="gallery image", flag="--asset", key="asset",
       help="name of a gallery image in assets/manifest.json"),
-    F("upload", object, label="image", flag="--image", help="path of a PNG/JPEG image (converted to the domain's shape)"),
+    F("upload", object, label="image", flag="--image",
+      help="path of a PNG/JPEG image (converted to the domain's shape)"),
     F("domain", str, "mnist", "domain", "--domain", "domain", choices=tuple(DOMAINS)),
     F("operator", str, "gaussian", "operator", "--operator", "op", choices=tuple(OPERATORS),
       help=f"one of {', '.join(OPERATORS)}"),
@@ -119,12 +122,14 @@ FIELDS: tuple[Field, ...] = (  # the order of the app's /reconstruct API paramet
       help="inpaint random: probability a pixel is kept, in (0, 1] (default 0.5)"),
     F("factor", int, 2, "factor", "--factor", "factor", "superres",
       help="superres: block-average factor, divides the side (default 2)"),
-    F("noise", float, 0.0, "noise σ", "--noise", "noise", low=0, help="σ of Gaussian noise added to each measurement"),
-    F("methods", list, None, "methods", "--method", "methods", help="a method's name; repeatable"),
-    F("iterations", int, None, "iterations", "--iters", "iters", low=1, high=MAX_ITERATIONS, advanced=True, blank=True,
-      help="iterations of every method (what one is, and the default: below)"),
-    F("restarts", int, None, "restarts", "--restarts", "restarts", low=1, high=MAX_RESTARTS, advanced=True, blank=True,
-      help="CSGM random restarts (default per prior)"),
+    F("noise", float, 0.0, "noise σ", "--noise", "noise", low=0,
+      help="σ of Gaussian noise added to each measurement"),
+    F("methods", list, None, "methods", "--method", "methods",
+      help="a method (listed below) that fits --domain; repeatable"),
+    F("iterations", int, None, "iterations", "--iters", "iters", low=1, high=MAX_ITERATIONS, advanced=True,
+      blank=True, help="iterations of every method (what one is, and the default: below)"),
+    F("restarts", int, None, "restarts", "--restarts", "restarts", low=1, high=MAX_RESTARTS, advanced=True,
+      blank=True, help="CSGM random restarts (default per prior)"),
     F("lr", float, None, "learning rate", "--lr", "lr", low=0, above=True, advanced=True, blank=True,
       help="learning rate of CSGM's and DIP's optimiser (default per method)"),
     F("lam", float, None, "λ (lam)", "--lam", "lam", low=0, advanced=True, blank=True,
@@ -140,7 +145,8 @@ FIELDS: tuple[Field, ...] = (  # the order of the app's /reconstruct API paramet
     F("accel", float, fourier.DEFAULT_ACCEL, "acceleration R (--accel)", "--accel", "accel", "fourier", low=1,
       help=f"fourier: acceleration R ≥ 1, keep 1/R of the k-space lines (default {fourier.DEFAULT_ACCEL:g})"),
     F("center", float, fourier.DEFAULT_CENTER, "centre fraction (--center)", "--center", "center", "fourier",
-      low=0, high=1, help=f"fourier: fraction of lines in the fully sampled centre (default {fourier.DEFAULT_CENTER:g})"),
+      low=0, high=1,
+      help=f"fourier: fraction of lines in the fully sampled centre (default {fourier.DEFAULT_CENTER:g})"),
     F("lines", str, "random", "line pattern", "--lines", "lines", "fourier", choices=fourier.LINE_PATTERNS,
       help="fourier: random (uniform) or variable (denser near the centre); default random"),
     F("kernel", str, "gaussian", "blur kernel", "--kernel", "kernel", "blur", choices=blur.KERNELS,

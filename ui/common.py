@@ -84,35 +84,6 @@ def as_int(value):
     return value
 
 
-def _blank(value):
-    """Blank (None / empty) advanced fields mean "the method's default"."""
-    return None if value is None or value == "" else value
-
-
-def int_or_none(value, what: str = "value"):
-    """An advanced field: blank → None (the default), whole numbers → int; the core checks the range."""
-    value = _blank(value.strip() if isinstance(value, str) else value)
-    if value is None or isinstance(value, (int, float)):
-        return None if value is None else as_int(value)
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return as_int(float(value))
-        except ValueError:
-            raise InputError(f"{what} must be a whole number (or blank for the default); got {value!r}") from None
-
-
-def float_or_none(value, what: str = "value"):
-    value = _blank(value.strip() if isinstance(value, str) else value)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a number (or blank for the default); got {value!r}") from None
-
-
 # ---------------------------------------------------------------- priors, loaded once at start
 
 MISSING_PRIORS: dict[str, str] = {}
@@ -213,7 +184,7 @@ def _shown(oom: str | None):
 
 def user_errors(fn=None, *, oom: str | None = None):
     """Decorate a handler (plain or streaming): the core's ``InputError`` (which names the field and its range)
-    becomes a ``gr.Error`` with the same text, and, given ``oom``, running out of GPU memory becomes ``gr.Error(oom)``."""
+    becomes a ``gr.Error`` with the same text; given ``oom``, running out of GPU memory becomes ``gr.Error(oom)``."""
     if fn is None:
         return functools.partial(user_errors, oom=oom)
     if inspect.isgeneratorfunction(fn):

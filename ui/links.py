@@ -20,10 +20,8 @@ from cs_core.domains import DOMAINS, get_domain
 from cs_core.errors import InputError
 from cs_core.operators import OPERATORS, build_operator
 from cs_core.operators.gaussian import MAX_M
-from cs_core.problem import check_noise
 from cs_core.settings import BY_NAME as FIELD
 from cs_core.settings import FIELDS as SETTINGS
-from cs_core.solvers import Options, check_options
 
 from .common import HIDDEN, usable_methods
 
@@ -101,15 +99,11 @@ def _in_operator(field):
 
 
 def _core_check(field):
-    """The core's own check of the value (its domain-dependent limits), after the field's validator."""
+    """The limits the field's validator cannot know (they depend on the domain), checked by the core."""
     if field.name == "m":
         return _m
     if field.name == "methods":
         return _methods
-    if field.name == "noise":
-        return lambda value, dom: check_noise(value)
-    if field.advanced:
-        return lambda value, dom: check_options(Options(**{field.target: value})) and value
     if field.operator and not field.choices:
         return _in_operator(field)
     return lambda value, dom: value

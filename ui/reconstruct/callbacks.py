@@ -105,6 +105,7 @@ def on_choice(name: str):
 
     def show(value):
         return [gr.update(visible=f.choice[1] == value) for f in members]
+    show.__name__ = f"on_{name}"  # the event's (private) name, as Gradio lists it
     return show, [f.name for f in members]
 
 

@@ -10,12 +10,12 @@ import gradio as gr
 import numpy as np
 
 from cs_core.devices import DEVICE_CHOICES, describe_device
+from cs_core.priors import PRIORS
 from cs_core.settings import BY_NAME, FIELDS, ReconstructSettings
 from cs_core.solvers import METHODS, Options
-from cs_core.priors import PRIORS
 
 from ..common import DOMAIN_CHOICES, as_int
-from .gallery import DEFAULT_M, asset_choices
+from .gallery import asset_choices
 
 NAMES = tuple(f.name for f in FIELDS)  # the /reconstruct API's parameters, in order
 EXAMPLE_NAMES = tuple(n for n in NAMES if n != "mask_editor")  # what an example sets (a drawn mask is the visitor's)
