@@ -54,6 +54,17 @@ def test_every_step_rule_reaches_sklearns_objective_to_1e_4(basis_name, step):
     assert final.objective[0] == pytest.approx(f_star, rel=1e-4)
 
 
+@pytest.mark.parametrize("step", lasso.STEP_RULES)
+def test_every_step_rule_stays_at_sklearns_objective_to_1e_4_after_10000_iterations(step):
+    """The budget of the converged sweeps: a step rule that carries AΨc by linearity must not drift from it."""
+    basis = BASES["pixel"]
+    problem = reference_problem(m=300, seed=6)
+    lam = 0.01 * lambda_max(problem, basis).item()
+    f_star, _ = sklearn_solution(problem, basis, lam)
+    final = last(fista(problem, basis, LassoSettings(iterations=10_000, lam=lam, step=step)))
+    assert final.objective[0] == pytest.approx(f_star, rel=1e-4)
+
+
 @pytest.mark.parametrize("basis_name", ["dct", "wavelet"])
 def test_backtracking_keeps_fistas_guarantee_with_its_own_l_and_t(basis_name):
     """Beck–Teboulle's bound with the accepted L's: F(c_k) − F* ≤ L_k‖c₀ − c*‖² / (2t_k²), c₀ = 0."""
