@@ -174,3 +174,14 @@ def test_the_beyond_command_refuses_a_method_it_does_not_measure(capsys):
     assert main(["beyond", "--methods", "oracle-dcgan", "--out", "unused"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: beyond measures")
+
+
+def test_every_tuned_method_is_a_registered_faces_method_whose_hyper_parameter_is_a_setting():
+    """The measurement's phase-2 table names registry methods, and each grid tunes a field of the solver's settings
+    (a misspelt field would fail only hours into a run)."""
+    from dataclasses import fields
+    from cs_core.experiments.beyond import TUNED
+    for name, tuned in TUNED.items():
+        assert "faces" in METHODS[name].domains, name
+        assert tuned.hyper in {f.name for f in fields(tuned.settings)}, name
+        assert tuned.steps % tuned.every == 0 and tuned.grid == tuple(sorted(tuned.grid))
