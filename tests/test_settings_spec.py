@@ -23,9 +23,17 @@ def reconstruct_help() -> str:
     return commands.choices["reconstruct"].format_help()
 
 
-def test_every_row_has_a_widget_and_the_api_takes_the_rows_in_order():
-    assert list(form.WIDGETS) == [f.name for f in FIELDS]
+def test_the_api_takes_one_widget_per_row_in_the_rows_order():
+    import torch
+
+    from ui import reconstruct
+    with gr.Blocks() as demo:
+        reconstruct.build(demo, torch.device("cpu"))
+    ids = {c["id"]: c["props"].get("elem_id") for c in demo.config["components"]}
+    run = next(d for d in demo.config["dependencies"] if d.get("api_name") == "reconstruct")
+    assert [ids[i] for i in run["inputs"]] == [form.elem_id(f.name) for f in FIELDS]
     assert list(inspect.signature(handlers.reconstruct).parameters) == [*form.NAMES, "request"]
+    assert set(form.WIDGETS) <= set(form.NAMES)
 
 
 @pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)

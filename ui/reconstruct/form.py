@@ -1,6 +1,6 @@
-"""The Reconstruct form, derived from ``cs_core.settings.FIELDS``: one widget per row (in ``WIDGETS``, which adds only
-how it looks), the /reconstruct API's parameters in the rows' order, and the one place where the form's
-positional values become a typed ``ReconstructSettings``.
+"""The Reconstruct form, derived from ``cs_core.settings.FIELDS``: one widget per row (``WIDGETS`` adds how it looks
+where the plain one derived from the row would not do), the /reconstruct API's parameters in the rows' order, and the
+one place where the form's positional values become a typed ``ReconstructSettings``.
 """
 from __future__ import annotations
 
@@ -86,9 +86,21 @@ def elem_id(name: str) -> str:
     return name.replace("_", "-")
 
 
+def _plain(name: str):
+    """A row without an entry in ``WIDGETS``: a text box if blank means the default, radio buttons for a choice, else
+    a number box within the row's limits; shown while its choice (if any) is made."""
+    f = BY_NAME[name]
+    shown = dict(visible=f.choice is None or BY_NAME[f.choice[0]].default == f.choice[1], label=f.label)
+    if f.blank:
+        return gr.Textbox, lambda: dict(placeholder="default: the core's", **shown)
+    if f.choices:
+        return gr.Radio, lambda: dict(choices=list(f.choices), **shown)
+    return gr.Number, lambda: dict(precision=0 if f.kind is int else None, **_limits(name), **shown)
+
+
 def widget(name: str, **look):
     """The row's widget (its element id derived from its name), its value the row's default unless given."""
-    component, base = WIDGETS[name]
+    component, base = WIDGETS.get(name) or _plain(name)
     kwargs = {"value": BY_NAME[name].default, **base(), **look}
     return component(elem_id=elem_id(name), **kwargs)
 

@@ -11,6 +11,7 @@ import torch
 from cs_core.devices import describe_device
 from cs_core.experiments.paper import PAPER_M
 from cs_core.palette import method_color
+from cs_core.settings import BY_NAME
 from cs_core.solvers import METHODS
 
 from .. import kiosk, links
@@ -43,21 +44,26 @@ def _form(domain0: str, device: torch.device) -> dict:
         w["m"] = form.widget("m", value=DEFAULT_M[domain0])
         w["_m_marks"] = gr.Radio(list(PAPER_M[domain0]), value=DEFAULT_M[domain0], label="the paper's values of m",
                                  elem_id="m-marks")
+        _rest(w, "gaussian")
     with gr.Group(visible=False) as boxes["inpaint"]:
         w["mask"] = form.widget("mask")
         w["mask_size"] = form.widget("mask_size", value=form_defaults(domain0)["mask_size"])
         w["keep"], w["mask_editor"] = form.widget("keep"), form.widget("mask_editor")
+        _rest(w, "inpaint")
     with gr.Group(visible=False) as boxes["superres"]:
         w["factor"] = form.widget("factor")
+        _rest(w, "superres")
     with gr.Group(visible=False) as boxes["fourier"]:
         with gr.Row():
             w["accel"], w["center"] = form.widget("accel"), form.widget("center")
         w["lines"] = form.widget("lines")
+        _rest(w, "fourier")
     with gr.Group(visible=False) as boxes["blur"]:
         w["kernel"] = form.widget("kernel")
         with gr.Row():
             for name in ("sigma", "length", "angle", "blur_size"):
                 w[name] = form.widget(name)
+        _rest(w, "blur")
     w["noise"] = form.widget("noise")
     # Built with every method so that an API call for any domain reaches the core's own checks
     # (clear errors); the page narrows the choices to the domain's on load.
@@ -68,8 +74,16 @@ def _form(domain0: str, device: torch.device) -> dict:
                 for name in pair:
                     w[name] = form.widget(name)
         w["device"] = form.widget("device", label=form.device_label(device))
+        _rest(w, None)
     w["_boxes"] = [boxes[name] for name in callbacks.BOXES]
     return w
+
+
+def _rest(w: dict, operator: str | None):
+    """The rows of ``operator`` (or of none) not placed above, in their plain widgets: a new row shows up here."""
+    for name in form.NAMES:
+        if name not in w and BY_NAME[name].operator == operator:
+            w[name] = form.widget(name)
 
 
 def build(demo: gr.Blocks, device: torch.device) -> None:
