@@ -151,7 +151,8 @@ def _phase(args) -> int:
         points = phase_transition(k, widths, ms, args.trials, args.steps, args.seed, device, args.noise, args.lr)
         for point in tqdm(points, total=len(ms), desc=f"phase transition k = {k}", unit="m", disable=None,
                           file=sys.stderr):
-            rows.append({"k": k, "m": point.m, "success": point.success, "seconds": point.seconds})
+            rows.append({"k": k, "m": point.m, "success": point.success, "successes": point.successes,
+                         "wilson95": point.interval, "seconds": point.seconds})
     if args.out:
         k_text = f"k = {ks[0]}" if len(ks) == 1 else f"k = {', '.join(map(str, ks))}"
         fig = phase_figure(rows, f"{k_text}, widths {widths}, {args.trials} trials per point", per_k=len(ks) > 1)

@@ -63,7 +63,8 @@ def endpoint_figure(rho: float, top: float, size: float = 4.5) -> Figure:
 
 
 def phase_figure(rows: list[dict], title: str = "", per_k: bool = False, size: float = 6.0) -> Figure:
-    """Success rate vs m (or vs m/k when ``per_k``): rows of {"k", "m", "success": {method: rate}}; one line per (k, method)."""
+    """Success rate vs m (or vs m/k when ``per_k``): rows of {"k", "m", "success": {method: rate}}, and optionally
+    "wilson95": {method: [low, high]} (drawn as error bars); one line per (k, method)."""
     fig = Figure(figsize=(size, size * 0.62), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ks = sorted({r["k"] for r in rows})
@@ -72,8 +73,11 @@ def phase_figure(rows: list[dict], title: str = "", per_k: bool = False, size: f
         mine = [r for r in rows if r["k"] == k]
         x = [r["m"] / k if per_k else r["m"] for r in mine]
         for method, label in (("gd", "plain GD"), ("negation", "GD + negation")):
-            ax.plot(x, [r["success"][method] for r in mine], styles[i % len(styles)], marker="o", ms=4,
-                    color=METHOD_COLORS[method], label=f"{label}" + (f", k = {k}" if len(ks) > 1 else ""))
+            rate = [r["success"][method] for r in mine]
+            bars = [[v - r["wilson95"][method][0] for v, r in zip(rate, mine)],  # 95 % Wilson, when given
+                    [r["wilson95"][method][1] - v for v, r in zip(rate, mine)]] if all("wilson95" in r for r in mine) else None
+            ax.errorbar(x, rate, yerr=bars, fmt=styles[i % len(styles)], marker="o", ms=4, capsize=2, elinewidth=0.8,
+                        color=METHOD_COLORS[method], label=f"{label}" + (f", k = {k}" if len(ks) > 1 else ""))
     ax.set(xlabel="m / k" if per_k else "m (measurements)", ylabel="success rate", ylim=(-0.03, 1.03), title=title)
     if rows and not per_k and max(r["m"] for r in rows) / max(1, min(r["m"] for r in rows)) > 8:
         ax.set_xscale("log")

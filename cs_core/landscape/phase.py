@@ -3,7 +3,8 @@
 For each m, ``trials`` independent problems (net, A, z* with ‖G(z*)‖ = 1, y), batched together,
 each descended from one random start by plain gradient descent and by the negation scheme. A
 trial succeeds when ‖ẑ − z*‖/‖z*‖ < 1e-3 (noiseless) or within the noise floor (see ``risk``).
-The nets and z* are the same for every m (only A and the noise change).
+The nets and z* are the same for every m (only A and the noise change). Each rate comes with its
+95 % Wilson interval (``cs_core.stats``).
 """
 from dataclasses import dataclass
 from typing import Iterator
@@ -11,6 +12,7 @@ from typing import Iterator
 import torch
 
 from ..errors import InputError
+from ..stats import wilson_interval
 from .descent import check_steps, run_to_end
 from .risk import check_m, random_risk, random_starts
 
@@ -22,8 +24,19 @@ MAX_POINTS = 40
 @dataclass
 class PhasePoint:
     m: int
-    success: dict[str, float]   # method → fraction of trials that reached z*
+    trials: int
+    successes: dict[str, int]   # method → trials that reached z*
     seconds: float              # compute time of this m
+
+    @property
+    def success(self) -> dict[str, float]:
+        """method → fraction of trials that reached z*."""
+        return {method: count / self.trials for method, count in self.successes.items()}
+
+    @property
+    def interval(self) -> dict[str, tuple[float, float]]:
+        """method → 95 % Wilson interval (low, high) of its success rate."""
+        return {method: wilson_interval(count, self.trials) for method, count in self.successes.items()}
 
 
 def check_phase(ms: list[int], trials: int) -> None:
@@ -43,9 +56,9 @@ def phase_transition(k: int, widths: list[int], ms: list[int], trials: int, step
     for m in ms:
         risk, _ = random_risk(k, widths, m, noise, seed, device, trials)
         z0 = random_starts(risk, 1, seed)
-        success, seconds = {}, 0.0
+        successes, seconds = {}, 0.0
         for method in PHASE_METHODS:
             final = run_to_end(risk, z0, method, steps, lr)
-            success[method] = float(risk.reached(final.z.to(device)).float().mean())
+            successes[method] = int(risk.reached(final.z.to(device)).sum())
             seconds += final.seconds
-        yield PhasePoint(m, success, seconds)
+        yield PhasePoint(m, trials, successes, seconds)
