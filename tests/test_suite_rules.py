@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("pytester",)
+
 TESTS = Path(__file__).resolve().parent
 MODULES = sorted(TESTS.glob("test_*.py"))
 
@@ -53,3 +55,11 @@ def test_the_rules_see_the_suite():
     """The checks above parse real modules: the browser tests are found and marked."""
     marked = {p.name for p in MODULES if "browser" in module_marks(ast.parse(p.read_text()))}
     assert {"test_app_browser.py", "test_kiosk_browser.py"} <= marked
+
+
+def test_a_test_using_running_app_is_marked_server_by_itself(pytester):
+    """conftest's hook: the ``server`` marker follows the fixture, even without a ``pytestmark``."""
+    pytester.makeconftest((TESTS / "conftest.py").read_text())
+    pytester.makepyfile(test_one="def test_uses(running_app):\n    pass\n\ndef test_plain():\n    pass\n")
+    result = pytester.runpytest_inprocess("-m", "server", "-q")
+    result.assert_outcomes(passed=1, deselected=1)
