@@ -39,4 +39,5 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     scale = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / scale
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / scale
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends (no rounding residue)
+    return low, 1.0 if successes == n else min(1.0, centre + half)

@@ -48,7 +48,8 @@ def test_wilson_zero_successes_closed_form():
     z = 1.959963984540054  # Φ⁻¹(0.975)
     for n in (5, 20, 100):
         low, high = wilson_interval(0, n)
-        assert low == pytest.approx(0.0, abs=1e-15) and high == pytest.approx(z * z / (n + z * z), rel=1e-12)
+        assert low == 0.0 and high == pytest.approx(z * z / (n + z * z), rel=1e-12)
+        assert wilson_interval(n, n) == (pytest.approx(n / (n + z * z), rel=1e-12), 1.0)
 
 
 @pytest.mark.parametrize("successes,n", [(-1, 5), (6, 5), (0, 0)])
