@@ -26,6 +26,7 @@ from .settings import BY_NAME as FIELD
 from .settings import OPTIONS_FIELDS
 from .sketching import cli as sketch_cli
 from .solvers import METHODS, Options
+from .solvers.posterior import sample_grid, std_image
 
 EXIT_INPUT_ERROR = 2
 EXPORT_EVERY = 5  # with --gif/--png/--csv: a snapshot every 5 iterations, as in the app
@@ -140,6 +141,11 @@ def reconstruct(args) -> int:
         save_png(problem.view(), out / "measurements.png")
         for name, snap in results.items():
             save_png(snap.estimate, out / f"{name}.png")
+        sampled = [name for name, snap in results.items() if "samples" in snap.extra]  # posterior methods
+        for name in sampled:
+            prefix = "" if len(sampled) == 1 else f"{name}-"
+            save_png(sample_grid(results[name].extra["samples"][0]), out / f"{prefix}samples.png")
+            save_png(std_image(results[name].extra["std"]), out / f"{prefix}std.png")
     report = {
         "domain": domain.name,
         "operator": args.operator,
@@ -149,7 +155,8 @@ def reconstruct(args) -> int:
         "device": describe_device(device),
         "results": [
             {"method": name, "mse": snap.mse[0], "psnr": snap.psnr[0], "ssim": snap.ssim[0],
-             "seconds": snap.seconds, "iterations": snap.iteration, "message": snap.message}
+             "seconds": snap.seconds, "iterations": snap.iteration, "message": snap.message,
+             **{key: snap.extra[key][0] for key in ("std_mean", "coverage") if key in snap.extra}}
             for name, snap in results.items()
         ],
     }

@@ -124,4 +124,5 @@ def beyond(args) -> int:
     return 0
 
 
-COMMANDS = {"sweep": sweep, "bench": bench, "lambda-check": lambda_check, "beyond": beyond, "posterior-check": posterior.command}
+COMMANDS = {"sweep": sweep, "bench": bench, "lambda-check": lambda_check, "beyond": beyond,
+            "posterior-check": posterior.command}

@@ -12,7 +12,7 @@ from ..bases import BASES
 from ..errors import InputError
 from ..priors import PRIORS
 from ..problem import Problem
-from . import dip, finetune, ilo, oracle, sparsegen, tv
+from . import dip, finetune, ilo, oracle, posterior, sparsegen, tv
 from .csgm import CSGMSettings, csgm
 from .lasso import STEP_RULES, LassoSettings, fista, planned_iterations
 from .snapshot import Snapshot
@@ -147,6 +147,11 @@ METHODS["ilo-dcgan"] = Method(
     "ilo-dcgan", "ILO (DCGAN, intermediate layer)", "min_h ‖y − A T(h)‖², ‖h − H(ẑ)‖ ≤ ρ‖H(ẑ)‖", ("faces",),
     ilo.start("dcgan"), _then("dcgan", ilo.ILOSettings().steps),
     _then_step("dcgan", "projected Adam steps on h", ilo.ILOSettings().steps))
+for _name in posterior.SAMPLED_PRIORS:
+    METHODS[f"posterior-{_name}"] = Method(
+        f"posterior-{_name}", f"Posterior samples ({_name.upper()})", posterior.OBJECTIVE, (PRIORS[_name].domain,),
+        posterior.start(_name), lambda options, _name=_name: posterior.planned_iterations(_name, options),
+        f"CSGM descent steps from {posterior.DEFAULTS[_name].chains} starts, then MALA steps (half burn-in)")
 
 
 def describe() -> str:

@@ -7,7 +7,14 @@
 shown is the posterior mean of x, estimated from the samples; the per-pixel standard deviation says what the
 measurements leave open.
 
-**Sampler.** Metropolis-adjusted Langevin (MALA), K chains per image batched as B·K rows:
+**Burn-in 1: descent.** The CSGM solver itself, at the prior's settings but λ = σ² (then its objective
+‖y − AG(z)‖² + σ²‖z‖² is 2σ²·U: it descends to posterior modes) from K starts z ~ N(0, I), unpruned. Langevin
+dynamics started at prior draws barely leave them at a DCGAN's σ = 0.05 posterior (measured: acceptance 1–5 %,
+error unchanged after 100 steps), and a descent is what CSGM does well. Chains whose fit then fails a χ² test,
+‖y − AG(z)‖² > σ²(m + 5√(2m)) (a local minimum no posterior draw would sit in), continue from a chain that
+passes, drawn at random (when none passes, as on an image the prior cannot produce, all are kept).
+
+**Burn-in 2 and sampling: MALA**, K chains per image batched as B·K rows:
 
     z' = z − (h/2) C ∇U(z) + √h L ξ,   ξ ~ N(0, I),   C = L Lᵀ = (I + (AJ)ᵀAJ / σ²)⁻¹,   J = ∂G/∂z,
 
@@ -17,11 +24,9 @@ Gauss–Newton inverse Hessian of U at the chain's point (exactly the posterior 
 in C's metric the posterior is close to N(·, I) and one scalar h per chain suffices; J is taken by forward
 differences every ``refresh`` steps of burn-in (a proposal only needs an approximate C: MH corrects the rest).
 During burn-in log h follows a Robbins–Monro step towards acceptance 0.574, optimal for MALA (Roberts &
-Rosenthal 1998); h and C are then frozen, so the sampling phase is one fixed MH kernel.
-
-**Annealing.** Over the first ``anneal`` fraction of burn-in σ falls geometrically from σ₀ = rms(y) (a noise
-level at which y says nothing) to σ, as in annealed Langevin dynamics (Song & Ermon 2019; Jalal et al.), so the
-chains, started from the prior, first spread over every latent that fits y coarsely, then settle.
+Rosenthal 1998); h and C are then frozen, so the sampling phase is one fixed MH kernel. The chains mix within
+the modes the descent found; the weight between modes is the descent's (its share of the K starts), which a
+chain cannot correct.
 
 **σ floor.** σ = max(noise, ``SIGMA_FLOOR`` = 0.01): at σ = 0 the posterior is singular (supported on
 {z : AG(z) = y}) and the step would have to shrink to 0; 0.01 per measurement (1 % of the pixel range, ‖Ax‖ ≈ ‖x‖)
@@ -29,47 +34,62 @@ is below what the pictures' 8-bit quantisation and a generator's fit can tell ap
 
 **Estimates.** Mean and per-pixel std of G(z) over all chains and all sampling steps (Welford's update);
 successive samples are correlated, which costs effective sample size, not bias. Before sampling starts the
-mean and std are those of the K current samples.
+mean and std are those of the K current chains.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from ..priors import PRIORS
 from ..problem import SOLVER_STREAM, Problem, stream
+from .csgm import CSGMSettings, csgm
 from .snapshot import StopWatch, make_snapshot, wants_snapshot
+from .warmstart import LatentRecorder
 
 OBJECTIVE = "sample p(z | y) ∝ exp(−‖y − A G(z)‖² / 2σ² − ‖z‖² / 2)"
 SIGMA_FLOOR = 0.01
 TARGET_ACCEPTANCE = 0.574
 ADAPT_RATE = 0.1
+MALA_SEED_OFFSET = 2 ** 40  # MALA's generator: the solver stream's seed + this (the descent draws from the stream)
 COVERAGE_STDS = 2.0
+PRUNE_Z = 5.0  # a chain fits y when ‖y − AG(z)‖² ≤ σ²(m + PRUNE_Z·√(2m)), χ²_m's mean + 5 sd
 CHUNK = 1024  # rows of G per call when taking the Jacobian
 
 
 @dataclass(frozen=True)
 class PosteriorSettings:
-    """``steps`` MALA steps per chain, the first ``burn_in`` fraction of them burn-in (annealing over its first
-    ``anneal`` fraction, h adapted throughout, J refreshed every ``refresh`` steps); the rest are collected."""
+    """Burn-in 1: ``descent``, CSGM's settings (its λ, restarts and pruning are set by the sampler). Then ``steps``
+    MALA steps per chain, the first ``burn_in`` fraction of them burn-in (h adapted, J refreshed every ``refresh``
+    steps), the rest collected."""
     steps: int
+    descent: CSGMSettings
     chains: int = 16
     burn_in: float = 0.5
-    anneal: float = 0.6
     refresh: int = 25
 
 
+def _descent(prior_name: str) -> CSGMSettings:
+    d = PRIORS[prior_name].defaults
+    return CSGMSettings(d.steps, d.lr, d.restarts, d.lam, d.optimiser, patience=d.patience)
+
+
 # Per prior: a VAE step costs ~4 ms for 16 chains on one CPU thread, a DCGAN step ~0.2 s and its Jacobian ~40 steps
-DEFAULTS = {"vae": PosteriorSettings(steps=600), "sketch": PosteriorSettings(steps=600),
-            "dcgan": PosteriorSettings(steps=200, refresh=50)}
+DEFAULTS = {"vae": PosteriorSettings(400, _descent("vae")), "sketch": PosteriorSettings(400, _descent("sketch")),
+            "dcgan": PosteriorSettings(100, _descent("dcgan"), refresh=50)}
 SAMPLED_PRIORS = tuple(DEFAULTS)
 
 
 def settings_for(prior_name: str, options) -> PosteriorSettings:
-    """The prior's defaults; ``options.iterations`` sets the steps and ``options.restarts`` the chains K."""
+    """The prior's defaults; ``options.iterations`` sets the MALA steps and ``options.restarts`` the chains K."""
     d = DEFAULTS[prior_name]
-    return PosteriorSettings(steps=options.iterations or d.steps, chains=options.restarts or d.chains,
-                             burn_in=d.burn_in, anneal=d.anneal, refresh=d.refresh)
+    return replace(d, steps=options.iterations or d.steps, chains=options.restarts or d.chains)
+
+
+def planned_iterations(prior_name: str, options) -> int:
+    """Descent steps (at most; it may stop early) + MALA steps."""
+    settings = settings_for(prior_name, options)
+    return settings.descent.steps + settings.steps
 
 
 def start(prior_name: str):
@@ -89,6 +109,21 @@ def calibration(mean: torch.Tensor, std: torch.Tensor, truth: torch.Tensor | Non
         inside = (truth.to(mean) - mean).abs() <= COVERAGE_STDS * std
         out["coverage"] = inside.flatten(1).float().mean(1).tolist()
     return out
+
+
+def std_image(std: torch.Tensor) -> torch.Tensor:
+    """The per-pixel std (B, C, H, W) shown as one grey map per image (B, 1, H, W) in [0, 1]: the mean over
+    channels, scaled by its maximum (``std_mean`` gives the scale)."""
+    grey = std.mean(1, keepdim=True)
+    return grey / grey.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None, None]
+
+
+def sample_grid(samples: torch.Tensor, columns: int = 4) -> torch.Tensor:
+    """The K samples of one image (K, C, H, W) tiled row by row into one image (1, C, rows·H, columns·W)."""
+    k, c, h, w = samples.shape
+    rows = -(-k // columns)
+    padded = torch.cat([samples, samples.new_ones((rows * columns - k, c, h, w))])
+    return padded.reshape(rows, columns, c, h, w).permute(2, 0, 3, 1, 4).reshape(1, c, rows * h, columns * w)
 
 
 class _Moments:
@@ -116,34 +151,43 @@ class _Moments:
 
 def sample_posterior(problem: Problem, generator: torch.nn.Module, latent_dim: int, settings: PosteriorSettings,
                      every: int | None = None, method: str = "posterior"):
-    """Yield snapshots of K MALA chains per image sampling p(z | y) every ``every`` steps and at the end. The
-    chains run in y's dtype (G must accept it); all randomness comes from the seed's solver stream on the CPU.
-    ``extra``: ``samples`` (B, K, C, H, W) the chains' current images, ``std`` (B, C, H, W), ``std_mean`` and
-    ``coverage`` per image (see :func:`calibration`), ``acceptance`` per image, ``collected``, ``stage``."""
+    """Yield snapshots of K chains per image sampling p(z | y) every ``every`` steps and at the end (iterations
+    count the descent's steps, then MALA's). The chains run in y's dtype (G must accept it and the descent's
+    float32 latents); all randomness comes from the seed's solver stream on the CPU. ``extra``: ``samples``
+    (B, K, C, H, W) the chains' current images, ``std`` (B, C, H, W), ``std_mean`` and ``coverage`` per image
+    (see :func:`calibration`), ``acceptance`` per image (of the sampling phase once it runs), ``collected``,
+    ``stage``."""
     op, y = problem.operator, problem.y
     batch, k, d = y.shape[0], settings.chains, latent_dim
     dtype, device = y.dtype, y.device
-    watch = StopWatch(problem.device)
-    watch.start()
     rows_op = op.select(torch.arange(batch, device=device).repeat_interleave(k))
     y_rows = y.repeat_interleave(k, 0)
     sigma = max(problem.noise, SIGMA_FLOOR)
-    sigma0 = (y.pow(2).mean(1).sqrt().clamp_min(sigma)).repeat_interleave(k)           # (N,)
     burn_in = int(round(settings.burn_in * settings.steps))
-    anneal = max(int(round(settings.anneal * burn_in)), 1)
-    rng = stream(problem.seed, SOLVER_STREAM)
+    rng = torch.Generator().manual_seed(stream(problem.seed, SOLVER_STREAM).initial_seed() + MALA_SEED_OFFSET)
     randn = lambda *shape: torch.randn(shape, generator=rng, dtype=dtype).to(device)  # noqa: E731
+    moments = _Moments()
 
-    def noise_level(step):
-        return sigma * (sigma0 / sigma) ** max(0.0, 1.0 - step / anneal)
+    def energy(data, z):
+        return data / (2 * sigma ** 2) + 0.5 * (z ** 2).sum(1)
+
+    def snapshot(step, z, x, final, stage, seconds, acceptance):
+        samples = x.reshape(batch, k, *op.image_shape).clamp(0, 1)
+        mean, std = (moments.mean, moments.std()) if moments.count else (samples.mean(1), samples.std(1))
+        objective = energy(((rows_op.A(x) - y_rows) ** 2).sum(1), z).reshape(batch, k).mean(1)
+        measurement = ((op.A(mean) - y) ** 2).sum(1)
+        return make_snapshot(method, step, mean, measurement.tolist(), objective.tolist(), seconds, problem.truth,
+                             final=final, samples=samples.detach().float().cpu(), std=std.detach().float().cpu(),
+                             acceptance=acceptance, collected=moments.count, stage=stage,
+                             **calibration(mean.float().cpu(), std.float().cpu(), problem.truth))
 
     def evaluate(z):
-        """x = G(z), the data term D = ‖y − A G(z)‖² and ∇D, per row."""
+        """x = G(z), U(z) and ∇U(z), per row."""
         z = z.detach().requires_grad_(True)
         x = generator(z)
-        data = ((rows_op.A(x) - y_rows) ** 2).sum(1)
-        (grad,) = torch.autograd.grad(data.sum(), z)
-        return x.detach(), data.detach(), grad
+        u = energy(((rows_op.A(x) - y_rows) ** 2).sum(1), z)
+        (grad,) = torch.autograd.grad(u.sum(), z)
+        return x.detach(), u.detach(), grad
 
     def jacobian_gram(z):
         """(AJ)ᵀAJ per row by forward differences of G, J = ∂G/∂z (d extra evaluations of G per row)."""
@@ -157,88 +201,70 @@ def sample_posterior(problem: Problem, generator: torch.nn.Module, latent_dim: i
             aj = (columns.reshape(-1, d, columns.shape[-1]) - ax[:, None]) / eps                    # (N, d, m)
         return aj @ aj.mT
 
-    def factor(gram, level):
-        """Lower Cholesky factor R of M = I + (AJ)ᵀAJ/σ² (C = M⁻¹ = R⁻ᵀR⁻¹)."""
-        return torch.linalg.cholesky(torch.eye(d, dtype=dtype, device=device) + gram / level[:, None, None] ** 2)
+    # burn-in 1: descent to the posterior's modes from K starts
+    recorder = LatentRecorder(_Cast(generator, dtype))
+    descent = None
+    for descent in csgm(replace(problem, y=y.float()), recorder, d, replace(settings.descent, restarts=k, lam=sigma ** 2, prune_after=0),
+                        every, method=method):
+        if not descent.final:
+            with torch.no_grad():
+                z = recorder.last.to(dtype)
+                yield snapshot(descent.iteration, z, generator(z), False,
+                               f"burn-in 1/2: descent to the modes from {k} starts", descent.seconds, [])
+    start_step, start_seconds = descent.iteration, descent.seconds
+    watch = StopWatch(problem.device)
+    watch.start()
+    z = recorder.last.reshape(batch * k, d).to(dtype)
+    x, u, grad = evaluate(z)
+    limit = sigma ** 2 * (op.m + PRUNE_Z * math.sqrt(2 * op.m))
+    rows = _prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), limit, rng)
+    z, x, u, grad = z[rows], x[rows], u[rows], grad[rows]
 
-    def precondition(r, v):
-        """C v = M⁻¹ v."""
-        return torch.cholesky_solve(v[..., None], r)[..., 0]
-
-    def energy(data, z, level):
-        return data / (2 * level ** 2) + 0.5 * (z ** 2).sum(1)
-
-    def gradient(grad, z, level):
-        return grad / (2 * level[:, None] ** 2) + z
-
-    z = randn(batch * k, d)
-    x, data, grad = evaluate(z)
+    # burn-in 2 and sampling: MALA
     log_h = torch.full((batch * k,), math.log(d ** (-1 / 3)), dtype=dtype, device=device)
     accepted = torch.zeros(batch * k, dtype=dtype, device=device)
-    moments = _Moments()
-    gram = r = None
-
-    def snapshot(step, final):
-        seconds = watch.stop()
-        samples = x.reshape(batch, k, *op.image_shape).clamp(0, 1)
-        if moments.count:
-            mean, std = moments.mean, moments.std()
-        else:
-            mean, std = samples.mean(1), samples.std(1)
-        level = noise_level(step)
-        objective = energy(data, z, level).reshape(batch, k).mean(1)
-        measurement = ((op.A(mean) - y) ** 2).sum(1)
-        stage = (f"sampling: {moments.count} samples" if step > burn_in
-                 else f"burn-in {step}/{burn_in}: σ = {float(level.max()):.3g} → {sigma:g}")
-        return make_snapshot(method, step, mean, measurement.tolist(), objective.tolist(), seconds, problem.truth,
-                             final=final, samples=samples.detach().float().cpu(), std=std.detach().float().cpu(),
-                             acceptance=(accepted.reshape(batch, k).mean(1) / (step - burn_in if step > burn_in else step)).tolist(),
-                             collected=moments.count, stage=stage,
-                             **calibration(mean.float().cpu(), std.float().cpu(), problem.truth))
-
-    previous = torch.full_like(sigma0, math.inf)
-    log_weight = torch.zeros(batch * k, dtype=dtype, device=device)
-    for step in range(1, settings.steps + 1):  # acceptance counts restart with sampling
+    r = None
+    for step in range(1, settings.steps + 1):
         burning = step <= burn_in
-        level = noise_level(step)
-        if burning:  # reweight for the new noise level, resample when the weights degenerate
-            log_weight = log_weight - 0.5 * data * (level ** -2 - previous ** -2)
-            previous = level
-            rows = _resample(log_weight.reshape(batch, k), rng)
-            if rows is not None:
-                z, x, data, grad, log_h = z[rows], x[rows], data[rows], grad[rows], log_h[rows]
-                gram = None if gram is None else gram[rows]
-                log_weight = torch.zeros_like(log_weight)
-        if gram is None or (burning and (step - 1) % settings.refresh == 0 and step - 1 + settings.refresh <= burn_in):
-            gram = jacobian_gram(z)
-        if burning or r is None:
-            r = factor(gram, level)
+        if r is None or (burning and (step - 1) % settings.refresh == 0 and step - 1 + settings.refresh <= burn_in):
+            r = torch.linalg.cholesky(torch.eye(d, dtype=dtype, device=device) + jacobian_gram(z) / sigma ** 2)
         h = log_h.exp()[:, None]
-        u, g = energy(data, z, level), gradient(grad, z, level)
-        forward_mean = z - 0.5 * h * precondition(r, g)
-        xi = randn(batch * k, d)
-        proposal = forward_mean + h.sqrt() * torch.linalg.solve_triangular(r.mT, xi[..., None], upper=True)[..., 0]
-        x_new, data_new, grad_new = evaluate(proposal)
-        u_new, g_new = energy(data_new, proposal, level), gradient(grad_new, proposal, level)
-        backward_mean = proposal - 0.5 * h * precondition(r, g_new)
+        forward_mean = z - 0.5 * h * torch.cholesky_solve(grad[..., None], r)[..., 0]
+        noise = torch.linalg.solve_triangular(r.mT, randn(batch * k, d)[..., None], upper=True)[..., 0]
+        proposal = forward_mean + h.sqrt() * noise
+        x_new, u_new, grad_new = evaluate(proposal)
+        backward_mean = proposal - 0.5 * h * torch.cholesky_solve(grad_new[..., None], r)[..., 0]
         log_q_forward = -_norm_m(r, proposal - forward_mean) / (2 * h[:, 0])
         log_q_backward = -_norm_m(r, z - backward_mean) / (2 * h[:, 0])
         log_alpha = (u - u_new + log_q_backward - log_q_forward).nan_to_num(nan=-math.inf)
-        uniform = torch.rand(batch * k, generator=rng, dtype=dtype).to(device)
-        accept = uniform.log() < log_alpha
+        accept = torch.rand(batch * k, generator=rng, dtype=dtype).to(device).log() < log_alpha
         z = torch.where(accept[:, None], proposal, z)
         x = torch.where(accept[:, None, None, None], x_new, x)
-        data = torch.where(accept, data_new, data)
+        u = torch.where(accept, u_new, u)
         grad = torch.where(accept[:, None], grad_new, grad)
-        accepted = accepted * (step != burn_in + 1) + accept.to(dtype)
+        accepted = accepted * (step != burn_in + 1) + accept.to(dtype)  # counted afresh once sampling starts
         if burning:
             log_h = log_h + ADAPT_RATE * (log_alpha.clamp(max=0).exp() - TARGET_ACCEPTANCE)
         else:
             moments.add(x.reshape(batch, k, *op.image_shape).clamp(0, 1))
         final = step == settings.steps
         if final or wants_snapshot(step, every):
-            yield snapshot(step, final)
+            rate = accepted.reshape(batch, k).mean(1) / (step - burn_in if step > burn_in else step)
+            stage = (f"sampling: {moments.count} samples from {k} chains" if step > burn_in
+                     else f"burn-in 2/2: MALA step {step}/{burn_in}, step size adapting")
+            yield snapshot(start_step + step, z, x, final, stage, start_seconds + watch.stop(), rate.tolist())
             watch.start()
+
+
+class _Cast(torch.nn.Module):
+    """G as the descent (float32, like CSGM) sees it: latents cast to the chains' dtype, images back to float32."""
+
+    def __init__(self, generator: torch.nn.Module, dtype: torch.dtype):
+        super().__init__()
+        self.generator, self.dtype = generator, dtype
+
+    def forward(self, z):
+        return self.generator(z.to(self.dtype)).float()
 
 
 def _norm_m(r, v):
@@ -246,14 +272,12 @@ def _norm_m(r, v):
     return ((r.mT @ v[..., None])[..., 0] ** 2).sum(-1)
 
 
-
-def _resample(log_weight: torch.Tensor, rng: torch.Generator) -> torch.Tensor | None:
-    """Row indices (B·K,) of a systematic resampling of each image's K chains by their weights, or None while every
-    image's effective sample size (Σw)²/Σw² stays at least K/2."""
-    batch, k = log_weight.shape
-    w = torch.softmax(log_weight.double(), 1).cpu()
-    if bool(((1 / (w ** 2).sum(1)) >= k / 2).all()):
-        return None
-    positions = (torch.rand((batch, 1), generator=rng, dtype=torch.float64) + torch.arange(k)) / k
-    index = torch.searchsorted(w.cumsum(1).clamp(max=1), positions).clamp(max=k - 1)
-    return (index + k * torch.arange(batch)[:, None]).reshape(-1).to(log_weight.device)
+def _prune(data: torch.Tensor, limit: float, rng: torch.Generator) -> torch.Tensor:
+    """Row indices (B·K,): each image's chains with data term ≤ ``limit`` stay, the others continue from one of
+    those (drawn uniformly); an image none of whose chains fits keeps them all."""
+    batch, k = data.shape
+    fits = (data <= limit).cpu()
+    fits[~fits.any(1)] = True
+    draw = torch.multinomial(fits.double(), k, replacement=True, generator=rng)
+    index = torch.where(fits, torch.arange(k).expand(batch, k), draw)
+    return (index + k * torch.arange(batch)[:, None]).reshape(-1).to(data.device)
