@@ -91,7 +91,7 @@ def problem_of(settings: ReconstructSettings):
     return problem, settings.options()
 
 
-def run(settings: ReconstructSettings, request: gr.Request = None):
+def run_settings(settings: ReconstructSettings, request: gr.Request = None):
     """Measure the image and stream every method's reconstruction (see docs/app.md for the settings)."""
     run = RUNS.start(request)
     frames = None
@@ -111,7 +111,7 @@ def run(settings: ReconstructSettings, request: gr.Request = None):
             frames.close()  # Stop or an error: let the solvers go now
 
 
-reconstruct = user_errors(form.endpoint(run), oom="the GPU ran out of memory; use a smaller m or fewer restarts, or "
+reconstruct = user_errors(form.endpoint(run_settings), oom="the GPU ran out of memory; use a smaller m or fewer restarts, or "
                                                   "device cpu")
 
 
