@@ -16,6 +16,7 @@ from .domains import DOMAINS, get_domain
 from .errors import InputError
 from .experiments import cli as experiments_cli
 from .export import RunRecord, write_csv, write_gif, write_png
+from .faces import cropped_truth
 from .images import load_image_array, save_png
 from .landscape import cli as landscape_cli
 from .operators import OPERATORS
@@ -63,6 +64,9 @@ def build_parser() -> Parser:
     operator_cli.add_field(rec, FIELD["methods"], action="append", required=True)
     for field in OPTIONS_FIELDS:  # --iters, --restarts, --lr, --lam, --csgm-lam
         operator_cli.add_field(rec, field)
+    rec.add_argument("--face-crop", action="store_true",
+                     help="faces: crop the --image photo to its largest face, framed like the generator's faces "
+                          "(no face found: the centre square, as without the flag)")
     rec.add_argument("--out", help="directory for truth.png, measurements.png and one PNG per method")
     rec.add_argument("--json", action="store_true", help="print one JSON object with the results")
     rec.add_argument("--gif", help="write an animated GIF of the convergence (truth, sensor view, every method)")
@@ -130,7 +134,8 @@ def run_and_export(problem, methods: list[str], options: Options, args) -> dict:
 def reconstruct(args) -> int:
     domain = get_domain(args.domain)
     device = resolve_device(args.device)
-    truth = load_truth(domain, image=args.image, asset=args.asset)
+    truth, crop = (cropped_truth(domain, args.image) if args.face_crop
+                   else (load_truth(domain, image=args.image, asset=args.asset), None))
     params = operator_params(args)
     seed = FIELD["seed"].check(args.seed)
     problem = make_problem(truth, domain, args.operator, params, FIELD["noise"].check(args.noise), seed, device)
@@ -153,6 +158,7 @@ def reconstruct(args) -> int:
                    **({"mask_image": args.mask_image} if args.mask_image else {}), "m_measurements": problem.operator.m,
                    "noise": problem.noise, "seed": seed},
         "device": describe_device(device),
+        **({"face_crop": {"face": crop.face, "box": list(crop.box), "note": crop.note}} if crop else {}),
         "results": [
             {"method": name, "mse": snap.mse[0], "psnr": snap.psnr[0], "ssim": snap.ssim[0],
              "seconds": snap.seconds, "iterations": snap.iteration, "message": snap.message,
@@ -164,6 +170,8 @@ def reconstruct(args) -> int:
         print(json.dumps(report))
     else:
         print(f"{domain.name} · {args.operator} · m = {problem.operator.m} · noise σ = {problem.noise} · {report['device']}")
+        if crop:
+            print(f"face crop: {crop.note}")
         print(f"{'method':<15} {'MSE [0,1]':>10} {'PSNR dB':>8} {'SSIM':>6} {'iters':>6} {'seconds':>8}")
         for r in report["results"]:
             print(f"{r['method']:<15} {r['mse']:>10.5f} {r['psnr']:>8.2f} {r['ssim']:>6.3f} {r['iterations']:>6} "
