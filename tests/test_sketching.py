@@ -10,11 +10,15 @@ import pytest
 import torch
 
 from cs_core.cli import main
+from cs_core.errors import InputError
 from cs_core.sketching.dask_sketch import sketch_dask
 from cs_core.sketching.distance import energy_distance, gaussian_samples
 from cs_core.sketching.fit import FitSettings, fit_sketch, mlp_generator
 from cs_core.sketching.frequencies import draw_frequencies, estimate_sigma
 from cs_core.sketching.sketch import features, iter_chunks, merge, sketch_stream
+from cs_core.sketching.figures import learn_toy
+from cs_core.sketching.learn import DEFAULT
+from cs_core.sketching.points import MIN_POINTS, RADIUS, load_points, stroke_points
 from cs_core.sketching.toys import toy_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,21 +110,38 @@ def test_dask_path_equals_local_path_on_a_local_cluster(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["gmm", "circles", "spiral"])
-def test_training_on_the_sketch_beats_untrained_and_gaussian(name, device):
-    train, heldout = toy_split(name, 10_000, 2000, seed=0)
+def test_the_default_recipe_learns_each_toy_set_far_better_than_a_single_gaussian(name):
+    """``sketch fit --dataset name`` (the tab's default) at seed 0: at most half the Gaussian's held-out distance."""
+    result = learn_toy(name)
+    final, untrained, gaussian = result["final"], result["first"].distance, result["gaussian"]
+    assert final.step == DEFAULT.steps and final.final and len(final.losses) == DEFAULT.steps
+    print(f"{name}: held-out energy distance trained {final.distance:.5f}, untrained {untrained:.5f}, "
+          f"gaussian {gaussian:.5f}")
+    assert final.distance <= untrained / 3 and final.distance <= 0.5 * gaussian
+
+
+def test_fit_snapshots_protocol(device):
+    train, heldout = toy_split("circles", 3000, 500, seed=0)
     g = torch.Generator().manual_seed(0)
-    omega = draw_frequencies("gaussian", 300, 2, estimate_sigma(train[:1000]), g)
-    sketch = sketch_stream(iter_chunks(train, 4096), omega)
-    model = mlp_generator(10, 2, 64, 4, g).to(device)
-    snaps = list(fit_sketch(sketch, omega.to(device), model, 10, FitSettings(600, 500, 3e-3), heldout, g, every=300))
-    assert [s.step for s in snaps] == [0, 300, 600] and snaps[-1].final and len(snaps[-1].losses) == 600
-    untrained, trained = snaps[0].distance, snaps[-1].distance
-    gaussian = energy_distance(gaussian_samples(train, 2000, g), heldout)
-    print(f"{name}: held-out energy distance trained {trained:.5f}, untrained {untrained:.5f}, gaussian {gaussian:.5f}")
-    assert trained <= untrained / 3
-    if name != "gmm" and device.type == "cpu":  # a single Gaussian cannot draw a ring or a spiral
-        # (checked on the CPU: on an H200 this short 600-step run ended at 0.00471 against 0.00453 on the spiral)
-        assert trained < gaussian
+    omega = draw_frequencies("gaussian", 100, 2, estimate_sigma(train[:1000]), g)
+    sketch = sketch_stream(iter_chunks(train, 1024), omega)
+    model = mlp_generator(10, 2, 16, 2, g).to(device)
+    snaps = list(fit_sketch(sketch, omega.to(device), model, 10, FitSettings(60, 100, 3e-3, 500), heldout, g,
+                            every=30))
+    assert [s.step for s in snaps] == [0, 30, 60] and snaps[-1].final and len(snaps[-1].losses) == 60
+    assert snaps[-1].samples.shape == (500, 2)
+
+
+def test_cli_fit_defaults_are_the_recipe():
+    """One source of defaults: the flags of ``sketch fit`` default to :data:`learn.DEFAULT` (the tab's too)."""
+    import argparse
+    from cs_core.sketching import cli as sketch_cli
+    parser = argparse.ArgumentParser()
+    sketch_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["sketch", "fit", "--dataset", "gmm"])
+    assert {k: getattr(args, k) for k in ("n", "m", "steps", "batch", "lr")} == \
+        {k: getattr(DEFAULT, k) for k in ("n", "m", "steps", "batch", "lr")}
+    assert args.freq == DEFAULT.freq
 
 
 def test_energy_distance_is_zero_for_equal_samples_and_positive_otherwise():
@@ -200,3 +221,84 @@ def test_mnist_training_writes_a_hash_checked_checkpoint_from_the_train_split(tm
     assert meta["sha256"] == sha256_file(tmp_path / "sketch_mnist.pt")
     assert meta["sketch"]["floats"] == 42 and meta["sketch"]["scales"] == [0.5, 2.0] and meta["trained_on"].startswith("the sketch of the train split only")
     assert [h["step"] for h in meta["history"]] == [0, 3]
+
+
+# A visitor's own data: drawn strokes and files ---------------------------------------------------
+
+def test_strokes_become_points_along_them_scaled_like_the_toys():
+    """A drawn ring of radius 100 px (y down on the canvas) gives points on a ring of radius RADIUS, centred."""
+    yy, xx = np.mgrid[:320, :320]
+    ring = np.abs(np.hypot(xx - 150.5, yy - 170.5) - 100) < 2.5
+    points = stroke_points(ring, 5000, seed=3)
+    r = points.norm(dim=1)
+    assert points.shape == (5000, 2) and points.dtype == torch.float64
+    assert abs(float(r.median()) - RADIUS * 100 / 102.5) < 0.02 and float(r.max()) <= RADIUS + 1e-9
+    assert float(points.mean(0).norm()) < 0.03
+    ell = np.zeros((320, 320), bool)                                  # an "L": on the canvas rows grow downwards
+    ell[10:200, 10:16] = ell[194:200, 10:200] = True
+    foot = stroke_points(ell, 2000, 1)
+    assert (foot[foot[:, 0] > 0, 1] < 0).all()                        # its foot's right end is at the bottom
+    assert torch.equal(stroke_points(ell, 10, 1), stroke_points(ell, 10, 1))
+    with pytest.raises(InputError, match="empty"):
+        stroke_points(np.zeros((50, 50), bool), 10, 0)
+    with pytest.raises(InputError, match=f"at least {MIN_POINTS}"):
+        stroke_points(np.eye(50, dtype=bool), 10, 0)
+
+
+def test_files_of_points_load_from_npy_and_csv(tmp_path):
+    x = np.random.default_rng(2).normal(size=(300, 2))
+    np.save(tmp_path / "p.npy", x)
+    (tmp_path / "p.csv").write_text("x,y\n" + "\n".join(f"{float(a)!r},{float(b)!r}" for a, b in x) + "\n")
+    assert np.array_equal(load_points(tmp_path / "p.npy"), x) and np.array_equal(load_points(tmp_path / "p.csv"), x)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("few.npy", np.ones((99, 2)), "at least 100"),
+    ("many.npy", np.zeros((1_000_001, 2), np.float32), "at most 1,000,000"),
+    ("three.npy", np.ones((200, 3)), "2 columns"),
+    ("flat.npy", np.ones(400), "2 columns"),
+    ("nan.npy", np.array([[0.0, 1.0], [np.inf, 2.0]] * 100), "NaN or infinite"),
+    ("text.csv", "a,b\n1,x\n", "numbers separated by commas"),
+    ("ragged.csv", "1,2\n" * 150 + "1,2,3\n", "different numbers of columns"),
+    ("points.txt", "1,2\n", ".npy or .csv"),
+    ("missing.npy", None, "no such file"),
+])
+def test_cli_fit_data_bad_input_is_one_error_line_exit_2(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    if isinstance(content, np.ndarray):
+        np.save(path, content)
+    elif content is not None:
+        path.write_text(content)
+    code = main(["sketch", "fit", "--data", str(path), "--steps", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err
+
+
+def test_files_over_the_upload_cap_are_refused(tmp_path, monkeypatch, capsys):
+    from cs_core.sketching import points
+    np.save(tmp_path / "p.npy", np.ones((300, 2)))
+    monkeypatch.setattr(points, "MAX_FILE_BYTES", 1000)
+    assert main(["sketch", "fit", "--data", str(tmp_path / "p.npy"), "--steps", "1"]) == 2
+    assert "files of at most" in capsys.readouterr().err
+
+
+def test_cli_fit_on_a_file_holds_out_a_fifth(tmp_path):
+    x = np.random.default_rng(4).normal(size=(500, 2)) * 7 + 3
+    np.save(tmp_path / "p.npy", x)
+    run = cli("sketch", "fit", "--data", tmp_path / "p.npy", "--m", 40, "--steps", 5, "--device", "cpu", "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["n"] == 400 and report["heldout"] == 100 and report["data"].endswith("p.npy")
+
+
+def test_the_tab_runs_exactly_what_sketch_fit_runs(capsys):
+    """A visitor's Train in the tab is reproducible from the CLI: same held-out distances, same Gaussian baseline."""
+    from ui import sketch as tab
+    assert main(["sketch", "fit", "--dataset", "circles", "--seed", "3", "--steps", "30", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    *_, (state, _, curve, status) = tab.train("circles", DEFAULT.m, DEFAULT.freq, 30, 3, None)
+    distance = curve[curve[tab.CURVE_COLOR].str.startswith("held-out")][tab.CURVE_Y]
+    assert 10 ** distance.iloc[-1] == pytest.approx(report["distance"]["trained"], rel=1e-9)
+    assert 10 ** distance.iloc[0] == pytest.approx(report["distance"]["untrained"], rel=1e-9)
+    assert state["gaussian"] == pytest.approx(report["distance"]["gaussian"], rel=1e-12)
+    assert status.startswith("step 30/30") and status.endswith("done")

@@ -4,8 +4,10 @@ All math is ``cs_core.sketching`` (the CLI's ``sketch fit``); this module only d
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -15,107 +17,180 @@ import pandas as pd
 import torch
 from PIL import Image as _PILImage
 
+from cs_core.devices import resolve_device
 from cs_core.errors import InputError
 from cs_core.priors import PRIORS
-from cs_core.sketching.distance import ENERGY, energy_distance, gaussian_samples
+from cs_core.sketching.distance import ENERGY
 from cs_core.sketching.figures import GRID, density_image
-from cs_core.sketching.fit import FitSettings, fit_sketch, mlp_generator
-from cs_core.sketching.frequencies import LAWS, check_m, draw_frequencies, estimate_sigma
-from cs_core.sketching.sketch import iter_chunks, sketch_stream
-from cs_core.sketching.toys import TOYS, toy_split
+from cs_core.sketching.frequencies import LAWS, check_m
+from cs_core.sketching.learn import DEFAULT, MAX_M, Recipe, gaussian_distance, learn, prepare, toy
+from cs_core.sketching.points import MAX_FILE_BYTES, load_points, normalise, split, stroke_points
+from cs_core.sketching.toys import TOYS
 
+from . import kiosk
 from .common import HIDDEN, Runs, as_int, max_seconds, user_errors
 
 TITLE = "Learn from a sketch"
 ELEM_ID = "sketch-tab"
-N_POINTS, HELDOUT, SEED = 20_000, 2000, 0
-LATENT, WIDTH, DEPTH = 10, 64, 4
-FRAME_EVERY = 25                      # training steps between frames
+DRAWING, FILE = "your drawing", "your file"
+SOURCES = [*TOYS, DRAWING, FILE]
+FRAMES = 15                           # frames of a training run (each measures the held-out distance, ~0.1 s)
+SIDE = 288                            # pixels of the square pictures of [-1, 1]²
+CURVE_POINTS = 300                    # the loss curve is thinned to about this many points
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_DIR = "docs/sketching"
-LOSS_X, LOSS_Y = "step", "loss"
+CURVE_X, CURVE_Y, CURVE_COLOR = "step", "log₁₀", "series"
 # opens the Reconstruct tab with the sketch prior selected beside the VAE and Lasso (ui/links.py reads it)
 RECONSTRUCT_LINK = "?" + urlencode({"domain": "mnist", "op": "gaussian", "m": 100,
                                     "methods": "lasso-dct,csgm-vae,csgm-sketch"})
 RUNS = Runs()                         # Train's run per browser session, for Stop
-INTRO = """Compressive learning (Schellekens & Jacques, [arXiv:2002.05095](https://arxiv.org/abs/2002.05095)):
+INTRO = f"""Compressive learning (Schellekens & Jacques, [arXiv:2002.05095](https://arxiv.org/abs/2002.05095)):
 the whole dataset is read **once** into a sketch z = mean of [cos ωⱼᵀx, sin ωⱼᵀx] at m random frequencies,
 then a generator is trained to match the sketch, ‖z − ẑ_θ‖², without ever seeing the data again.
 **Sketch** shows the data, the sketch's size and the smoothed density it encodes; **Train** fits the generator
-(the distance is the energy distance to held-out points the sketch never saw)."""
+(the distance is the energy distance to held-out points the sketch never saw). Choose a toy set, **draw your own**
+shape, or upload a .npy/.csv of 2-D points. The same run from the command line:
+`python -m cs_core sketch fit --dataset spiral --seed 0 --json` (or `--data points.npy`)."""
+BLUE, GREY = np.array([31, 119, 180], np.uint8), np.array([190, 190, 190], np.uint8)
 
 
-def _render(points: torch.Tensor | None, background: torch.Tensor | None = None, image=None) -> np.ndarray:
-    """A square picture of [-1, 1]²: a density image and/or grey background points and blue points."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(3.6, 3.6), dpi=80)
-    if image is not None:
-        ax.imshow(image, extent=(-1, 1, -1, 1), cmap="magma")
-    if background is not None:
-        ax.scatter(*background.T, s=1, c="0.75")
-    if points is not None:
-        ax.scatter(*points.T, s=1, c="tab:blue")
-    ax.set_xlim(-1, 1), ax.set_ylim(-1, 1), ax.set_aspect("equal"), ax.set_xticks([]), ax.set_yticks([])
-    fig.tight_layout(pad=0.2)
-    fig.canvas.draw()
-    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
+def _scatter(picture: np.ndarray, points: torch.Tensor, color: np.ndarray) -> np.ndarray:
+    """Points of [-1, 1]² as 2×2-pixel dots on a SIDE × SIDE picture (y up)."""
+    xy = points.double().numpy()
+    col = np.clip(((xy[:, 0] + 1) / 2 * (SIDE - 2)).round().astype(int), 0, SIDE - 2)
+    row = np.clip(((1 - xy[:, 1]) / 2 * (SIDE - 2)).round().astype(int), 0, SIDE - 2)
+    for dr in (0, 1):
+        for dc in (0, 1):
+            picture[row + dr, col + dc] = color
     return picture
 
 
-def make_sketch(dataset: str, m, law: str) -> dict:
-    """The toy set's train/held-out split, frequencies and sketch (as ``sketch fit`` computes them)."""
-    m = check_m(as_int(m), 20_000)
-    train, heldout = toy_split(dataset, N_POINTS, HELDOUT, SEED)
-    omega = draw_frequencies(law, m, 2, estimate_sigma(train[:1000]), torch.Generator().manual_seed(SEED))
-    start = time.perf_counter()
-    sketch = sketch_stream(iter_chunks(train, 5000), omega)
-    return {"key": (dataset, m, law), "train": train, "heldout": heldout, "omega": omega, "sketch": sketch,
-            "seconds": time.perf_counter() - start}
+def _blank() -> np.ndarray:
+    return np.full((SIDE, SIDE, 3), 255, np.uint8)
+
+
+def _density(values: torch.Tensor) -> np.ndarray:
+    """The sketch's density (GRID × GRID, rows from y = 1 down) in the magma colour map, SIDE × SIDE."""
+    import matplotlib
+    v = values.double().numpy()
+    v = (v - v.min()) / max(float(v.max() - v.min()), 1e-12)
+    rgb = (matplotlib.colormaps["magma"](v)[..., :3] * 255).astype(np.uint8)
+    index = np.arange(SIDE) * GRID // SIDE
+    return rgb[index][:, index]
+
+
+def drawing_mask(drawing) -> np.ndarray:
+    """The painted pixels (H, W) of the canvas's value: any layer's opaque pixels, or where the composite differs
+    from the background."""
+    if not drawing:
+        raise InputError("the drawing is empty: draw a shape on the canvas first")
+    layers = [np.asarray(x) for x in drawing.get("layers") or [] if x is not None]
+    if layers:
+        return np.any([x[..., 3] > 0 if x.ndim == 3 and x.shape[2] == 4 else x.any(-1) for x in layers], axis=0)
+    composite, background = drawing.get("composite"), drawing.get("background")
+    if composite is None:
+        raise InputError("the drawing is empty: draw a shape on the canvas first")
+    composite = np.asarray(composite)
+    if background is None:
+        return composite[..., 3] > 0 if composite.shape[-1] == 4 else (composite < 250).any(-1)
+    return (composite != np.asarray(background)).any(-1)
+
+
+def _upload_path(upload) -> str:
+    if upload is None:
+        raise InputError(f"no file: upload a .npy or .csv of 2-D points (at most {MAX_FILE_BYTES // 2**20} MB)")
+    return upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
+
+
+def _recipe(m, law, steps) -> Recipe:
+    return replace(DEFAULT, m=check_m(as_int(m), MAX_M), freq=law, steps=as_int(steps))
+
+
+def make_sketch(dataset: str, m, law: str, seed, drawing=None, upload=None, steps=DEFAULT.steps) -> dict:
+    """The data's train/held-out split, frequencies and sketch, as ``sketch fit`` computes them."""
+    recipe, seed = _recipe(m, law, steps), as_int(seed)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"the seed must be a whole number ≥ 0; got {seed}")
+    if dataset in TOYS:
+        train, heldout = toy(dataset, recipe, seed)
+        source = dataset
+    elif dataset == DRAWING:
+        mask = drawing_mask(drawing)
+        points = stroke_points(mask, recipe.n + recipe.heldout, seed)
+        train, heldout = points[:recipe.n], points[recipe.n:]
+        source = hashlib.sha1(np.packbits(mask).tobytes()).hexdigest()
+    elif dataset == FILE:
+        path = _upload_path(upload)
+        train, heldout = split(normalise(load_points(path, "the file")), recipe.heldout, seed)
+        source = path
+    else:
+        raise InputError(f"unknown dataset {dataset!r}; choose {', '.join(SOURCES)}")
+    prepared = prepare(train, heldout, recipe, seed)
+    return {"key": (dataset, source, recipe.m, recipe.freq, seed), "prepared": prepared,
+            "gaussian": gaussian_distance(prepared, seed),
+            # for figures.density_image
+            "sketch": prepared.sketch, "omega": prepared.omega}
 
 
 def _sizes(state: dict) -> str:
-    sketch, train = state["sketch"], state["train"]
+    p = state["prepared"]
+    sketch, train = p.sketch, p.train
     return (f"**{train.shape[0]:,} points** ({train.numel() * train.element_size():,} bytes as float64) → "
-            f"**sketch of {sketch.values.numel():,} floats** ({sketch.nbytes:,} bytes) in {state['seconds']:.2f} s: "
+            f"**sketch of {sketch.values.numel():,} floats** ({sketch.nbytes:,} bytes) in {p.seconds:.2f} s: "
             f"{train.numel() * train.element_size() / sketch.nbytes:.0f}× smaller, one pass; "
-            f"the frequencies are redrawn from the seed.")
+            f"{p.heldout.shape[0]:,} points held out; σ = {p.sigma:.3f}.")
 
 
 @user_errors
-def do_sketch(dataset, m, law):
+def do_sketch(dataset, m, law, seed, drawing=None, upload=None):
     """Sketch button: the data, the sizes, and the density the sketch encodes."""
-    state = make_sketch(dataset, m, law)
-    return (state, _render(state["heldout"]), _render(None, image=density_image(state, GRID)), _sizes(state))
+    state = make_sketch(dataset, m, law, seed, drawing, upload)
+    heldout = state["prepared"].heldout
+    return (state, _scatter(_blank(), heldout, np.zeros(3, np.uint8)), _density(density_image(state, GRID)),
+            _sizes(state))
+
+
+def _curve(losses: list[float], distances: list[tuple[int, float]], untrained: float, gaussian: float,
+           steps: int) -> pd.DataFrame:
+    """log₁₀ of the loss (thinned), of the held-out distance, and the two baselines as flat lines."""
+    every = max(1, len(losses) // CURVE_POINTS)
+    x = np.arange(1, len(losses) + 1)[::every]
+    parts = [pd.DataFrame({CURVE_X: x, CURVE_Y: np.log10(np.maximum(losses[::every], 1e-12)),
+                           CURVE_COLOR: "sketch loss ‖z − ẑ_θ‖²"}),
+             pd.DataFrame({CURVE_X: [s for s, _ in distances], CURVE_Y: [np.log10(max(d, 1e-12)) for _, d in distances],
+                           CURVE_COLOR: f"held-out {ENERGY}"})]
+    for name, value in (("untrained generator", untrained), ("single Gaussian", gaussian)):
+        parts.append(pd.DataFrame({CURVE_X: [0, steps], CURVE_Y: [np.log10(max(value, 1e-12))] * 2,
+                                   CURVE_COLOR: f"{name} ({ENERGY})"}))
+    return pd.concat(parts, ignore_index=True)
 
 
 @user_errors
-def train(dataset, m, law, steps, state, request: gr.Request = None):
-    """Train button: stream the generator's samples over the data, the loss curve and the held-out distance."""
+def train(dataset, m, law, steps, seed, state, drawing=None, upload=None, request: gr.Request = None):
+    """Train button: stream the generator's samples over the data, the loss and held-out distance curves
+    against both baselines (``sketch fit`` with the same settings gives the same numbers)."""
     stop = RUNS.start(request).stop
-    if not state or state["key"] != (dataset, check_m(as_int(m), 20_000), law):
-        state = make_sketch(dataset, m, law)
-    settings = FitSettings(steps=as_int(steps), batch=500, lr=3e-3)
-    g = torch.Generator().manual_seed(SEED)
-    model = mlp_generator(LATENT, 2, WIDTH, DEPTH, g)
-    gaussian = energy_distance(gaussian_samples(state["train"], HELDOUT, g), state["heldout"])
-    started = time.monotonic()
+    recipe, started = _recipe(m, law, steps), time.monotonic()
+    if not state or state["key"][0] != dataset or state["key"][2:] != (recipe.m, recipe.freq, as_int(seed)) \
+            or dataset in (DRAWING, FILE):
+        state = make_sketch(dataset, m, law, seed, drawing, upload, steps)
+    prepared, gaussian = state["prepared"], state["gaussian"]
+    background = _scatter(_blank(), prepared.heldout, GREY)
     deadline = lambda: stop.is_set() or time.monotonic() - started > max_seconds()  # noqa: E731
-    first = None
-    for snap in fit_sketch(state["sketch"], state["omega"], model, LATENT, settings, state["heldout"], g,
-                           every=FRAME_EVERY, should_stop=deadline):
+    distances, first = [], None
+    for snap in learn(prepared, recipe, as_int(seed), resolve_device("auto"), every=-(-recipe.steps // FRAMES),
+                      should_stop=deadline):
         first = first if first is not None else snap.distance
+        distances.append((snap.step, snap.distance))
         word = "running"
         if snap.final:
             word = "stopped" if stop.is_set() else ("time limit reached · stopped"
-                                                    if snap.step < settings.steps else "done")
-        status = (f"step {snap.step}/{settings.steps} · loss {snap.loss:.5f} · held-out {ENERGY} "
+                                                    if snap.step < recipe.steps else "done")
+        status = (f"step {snap.step}/{recipe.steps} · loss {snap.loss:.5f} · held-out {ENERGY} "
                   f"{snap.distance:.4f} (untrained {first:.4f}, single Gaussian {gaussian:.4f}) · "
                   f"{snap.seconds:.1f} s · {word}")
-        curve = pd.DataFrame({LOSS_X: np.arange(1, len(snap.losses) + 1), LOSS_Y: snap.losses})
-        yield state, _render(snap.samples, state["heldout"]), curve, status
+        curve = _curve(snap.losses, distances, first, gaussian, recipe.steps)
+        yield state, _scatter(background.copy(), snap.samples, BLUE), curve, status
 
 
 def _figure(name: str):
@@ -141,7 +216,7 @@ def mnist_samples() -> np.ndarray | None:
         G = PRIORS["sketch"].load("cpu")
     except InputError:
         return None
-    z = torch.randn(64, PRIORS["sketch"].latent_dim, generator=torch.Generator().manual_seed(SEED))
+    z = torch.randn(64, PRIORS["sketch"].latent_dim, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         grid = G(z).reshape(8, 8, 28, 28).permute(0, 2, 1, 3).reshape(224, 224)
     return (grid.numpy() * 255).round().astype(np.uint8)
@@ -152,26 +227,36 @@ def build(demo: gr.Blocks) -> None:
     state = gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
-            dataset = gr.Radio(list(TOYS), value="spiral", label="Dataset", elem_id="sketch-dataset")
-            m = gr.Slider(10, 5000, value=1000, step=10, label="sketch size m (frequencies)", elem_id="sketch-m")
-            law = gr.Radio(list(LAWS), value="gaussian", label="frequency law", elem_id="sketch-law")
-            steps = gr.Slider(100, 3000, value=1000, step=100, label="training steps", elem_id="sketch-steps")
+            dataset = gr.Radio(SOURCES, value="spiral", label="Dataset", elem_id="sketch-dataset")
+            m = gr.Slider(10, 5000, value=DEFAULT.m, step=10, label="sketch size m (frequencies)", elem_id="sketch-m")
+            law = gr.Radio(list(LAWS), value=DEFAULT.freq, label="frequency law", elem_id="sketch-law")
+            steps = gr.Slider(100, 3000, value=DEFAULT.steps, step=100, label="training steps",
+                              elem_id="sketch-steps")
+            seed = gr.Number(0, precision=0, minimum=0, label="seed", elem_id="sketch-seed")
             with gr.Row():
                 sketch_btn = gr.Button("Sketch", elem_id="sketch-btn", min_width=80)
                 train_btn = gr.Button("Train", variant="primary", elem_id="sketch-train-btn", min_width=80)
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="sketch-stop-btn", min_width=80)
+            with gr.Accordion("Your own data: draw a shape, or upload points", open=True):
+                drawing = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(320, 320), label="draw here",
+                                       elem_id="sketch-canvas", brush=gr.Brush(default_size=6, colors=["#000000"],
+                                                                              color_mode="fixed"))
+                upload = gr.File(file_types=[".npy", ".csv"], file_count="single", type="filepath",
+                                 label=f"or a .npy / .csv of 2-D points (≤ {MAX_FILE_BYTES // 2**20} MB)",
+                                 elem_id="sketch-upload")
         with gr.Column(scale=3):
             sizes = gr.Markdown("", elem_id="sketch-sizes")
             status = gr.Textbox("ready", label="Status", lines=1, max_lines=2, interactive=False,
                                 elem_id="sketch-status")
             with gr.Row():
-                data_img = gr.Image(None, label="held-out data", interactive=False, elem_id="sketch-data")
-                density_img = gr.Image(None, label="density the sketch encodes", interactive=False,
-                                       elem_id="sketch-density")
-                samples_img = gr.Image(None, label="generator (blue) over the data", interactive=False,
-                                       elem_id="sketch-samples")
-            loss_plot = gr.LinePlot(None, x=LOSS_X, y=LOSS_Y, title="sketch loss ‖z − ẑ_θ‖²", height=220,
-                                    elem_id="sketch-loss")
+                picture = dict(type="numpy", format="png", interactive=False, buttons=["fullscreen"])
+                data_img = gr.Image(None, label="held-out data", elem_id="sketch-data", **picture)
+                density_img = gr.Image(None, label="density the sketch encodes", elem_id="sketch-density", **picture)
+                samples_img = gr.Image(None, label="generator (blue) over the data", elem_id="sketch-samples",
+                                       **picture)
+            loss_plot = gr.LinePlot(None, x=CURVE_X, y=CURVE_Y, color=CURVE_COLOR, height=260, elem_id="sketch-loss",
+                                    title="log₁₀ of the sketch loss and of the held-out distance, with both baselines",
+                                    x_title="training step", y_title="log₁₀")
     gr.Markdown("**Sketch size vs result** (spiral, precomputed by `python -m cs_core sketch figures`): "
                 "too few frequencies give blobs, enough give the shape.")
     gr.Image(_figure("sizes.png"), label="trained results for m = 10, 30, 100, 1000", interactive=False,
@@ -180,7 +265,11 @@ def build(demo: gr.Blocks) -> None:
     gr.Image(mnist_samples(), label="samples G(z) of the sketch-learnt MNIST prior", interactive=False,
              elem_id="sketch-mnist", height=260)
 
-    sketch_btn.click(do_sketch, [dataset, m, law], [state, data_img, density_img, sizes], api_name="sketch")
-    train_btn.click(train, [dataset, m, law, steps, state], [state, samples_img, loss_plot, status],
-                    api_name="sketch_train", concurrency_limit=1)
+    sketch_btn.click(do_sketch, [dataset, m, law, seed, drawing, upload], [state, data_img, density_img, sizes],
+                     api_name="sketch")
+    # a visitor's training pre-empts kiosk autoplay, as Reconstruct's runs do
+    train_btn.click(kiosk.preempting(train), [dataset, m, law, steps, seed, state, drawing, upload],
+                    [state, samples_img, loss_plot, status], api_name="sketch_train", concurrency_limit=1)
+    drawing.input(lambda: DRAWING, None, dataset, **HIDDEN)       # drawing or uploading selects that data
+    upload.upload(lambda: FILE, None, dataset, **HIDDEN)
     stop_btn.click(RUNS.stop, None, None, **HIDDEN)

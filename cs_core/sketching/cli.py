@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,30 +10,38 @@ import torch
 from ..devices import DEVICE_CHOICES, describe_device, resolve_device
 from ..errors import InputError
 from .dask_sketch import sketch_dask
-from .distance import ENERGY, energy_distance, gaussian_samples
-from .fit import FitSettings, check_settings, fit_sketch, mlp_generator
+from .distance import ENERGY
 from .frequencies import LAWS, SIGMA_SAMPLE, check_m, draw_frequencies, estimate_sigma
+from .learn import DEFAULT, Recipe, gaussian_distance, learn, prepare, toy
+from .points import MAX_FILE_BYTES, MAX_ROWS, MIN_POINTS, load_points, normalise, split
 from .sketch import check_points, iter_chunks, sketch_stream
-from .toys import TOYS, toy_split
+from .toys import TOYS
 
 DEFAULT_CHUNK = 10_000
-HELDOUT = 2000
-TOY_LATENT, TOY_WIDTH, TOY_DEPTH = 10, 64, 4
 
 
 def add_parser(commands):
     sk = commands.add_parser("sketch", help="compressive learning: sketch data once, fit a generator to the sketch")
     sub = sk.add_subparsers(dest="sketch_command", required=True, parser_class=type(sk))
 
-    fit = sub.add_parser("fit", help="sketch a 2-D toy set and train a generator on the sketch alone")
-    fit.add_argument("--dataset", required=True, choices=list(TOYS))
-    fit.add_argument("--n", type=int, default=100_000, help="points sketched (a further 2,000 are held out)")
-    fit.add_argument("--m", type=int, default=1000, help="number of frequencies (the sketch holds 2m floats)")
-    fit.add_argument("--freq", default="gaussian", choices=list(LAWS), help="frequency law")
+    fit = sub.add_parser("fit", help="sketch 2-D points (a toy set or your file) and train a generator on the "
+                                     "sketch alone; the defaults are the app's tab")
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=list(TOYS), help="a toy set")
+    source.add_argument("--data", metavar="FILE", help=f"your 2-D points: a .npy array or .csv of 2 columns, "
+                        f"{MIN_POINTS} to {MAX_ROWS:,} rows, at most {MAX_FILE_BYTES // 2**20} MB, scaled into the "
+                        f"unit ball; a fifth (at most {DEFAULT.heldout:,}) is held out")
+    fit.add_argument("--n", type=int, default=DEFAULT.n,
+                     help=f"toy points sketched (default {DEFAULT.n:,}; a further {DEFAULT.heldout:,} are held out)")
+    fit.add_argument("--m", type=int, default=DEFAULT.m, help=f"number of frequencies (the sketch holds 2m floats; "
+                                                              f"default {DEFAULT.m})")
+    fit.add_argument("--freq", default=DEFAULT.freq, choices=list(LAWS), help=f"frequency law (default {DEFAULT.freq})")
     fit.add_argument("--sigma", type=float, help="kernel scale σ (default: estimated from 1,000 points)")
-    fit.add_argument("--steps", type=int, default=FitSettings.steps, help="Adam steps")
-    fit.add_argument("--batch", type=int, default=FitSettings.batch, help="generated points per step")
-    fit.add_argument("--lr", type=float, default=FitSettings.lr)
+    fit.add_argument("--steps", type=int, default=DEFAULT.steps, help=f"Adam steps (default {DEFAULT.steps})")
+    fit.add_argument("--batch", type=int, default=DEFAULT.batch,
+                     help=f"generated points per step (default {DEFAULT.batch})")
+    fit.add_argument("--lr", type=float, default=DEFAULT.lr, help=f"Adam's step, cosine-decayed to a tenth "
+                                                                  f"(default {DEFAULT.lr:g})")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--dask", metavar="ADDRESS", help="sketch on this Dask scheduler (e.g. tcp://host:8786)")
     fit.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -54,50 +61,54 @@ def add_parser(commands):
     figs.add_argument("--out", default="docs/sketching", help="output directory")
 
 
-def frequencies(law: str, m: int, sample: torch.Tensor, sigma: float | None, seed: int) -> tuple[torch.Tensor, float]:
-    check_m(m)
-    sigma = estimate_sigma(sample) if sigma is None else sigma
-    return draw_frequencies(law, m, sample.shape[1], sigma, torch.Generator().manual_seed(seed)), sigma
-
-
 def fit(args) -> int:
     device = resolve_device(args.device)
-    check_m(args.m)
-    settings = check_settings(FitSettings(args.steps, args.batch, args.lr))
-    train, heldout = toy_split(args.dataset, args.n, HELDOUT, args.seed)
-    omega, sigma = frequencies(args.freq, args.m, train[:SIGMA_SAMPLE], args.sigma, args.seed)
-    start = time.perf_counter()
+    recipe = Recipe(**{**DEFAULT.__dict__, "n": args.n, "m": args.m, "freq": args.freq, "steps": args.steps,
+                       "batch": args.batch, "lr": args.lr})
+    recipe.settings()
+    if args.data:
+        train, heldout = split(normalise(load_points(args.data)), recipe.heldout, args.seed)
+    else:
+        train, heldout = toy(args.dataset, recipe, args.seed)
+    sketcher = None
     if args.dask:
         import dask.array as da
-        sketch = sketch_dask(da.from_array(train.numpy(), chunks=(DEFAULT_CHUNK, 2)), omega, args.dask)
-    else:
-        sketch = sketch_stream(iter_chunks(train, DEFAULT_CHUNK), omega)
-    sketch_seconds = time.perf_counter() - start
-    g = torch.Generator().manual_seed(args.seed)
-    model = mlp_generator(TOY_LATENT, 2, TOY_WIDTH, TOY_DEPTH, g).to(device)
-    snaps = list(fit_sketch(sketch, omega.to(device), model, TOY_LATENT, settings, heldout, g, every=None))
-    gaussian = energy_distance(gaussian_samples(train[:HELDOUT * 10], HELDOUT, g), heldout)
+
+        def sketcher(points, omega):
+            return sketch_dask(da.from_array(points.numpy(), chunks=(DEFAULT_CHUNK, 2)), omega, args.dask)
+    prepared = prepare(train, heldout, recipe, args.seed, args.sigma, sketcher)
+    sketch = prepared.sketch
+    snaps = list(learn(prepared, recipe, args.seed, device))
+    gaussian = gaussian_distance(prepared, args.seed)
     report = {
-        "dataset": args.dataset, "n": args.n, "m": args.m, "freq": args.freq, "sigma": sigma, "seed": args.seed,
-        "steps": snaps[-1].step, "device": describe_device(device), "dask": args.dask,
+        "dataset": args.dataset, "data": args.data, "n": train.shape[0], "heldout": heldout.shape[0], "m": args.m,
+        "freq": args.freq, "sigma": prepared.sigma, "seed": args.seed, "steps": snaps[-1].step,
+        "batch": recipe.batch, "lr": recipe.lr, "latent": recipe.latent, "wide": recipe.wide,
+        "device": describe_device(device), "dask": args.dask,
         "sketch": {"floats": sketch.values.numel(), "bytes": sketch.nbytes},
         "data_bytes": train.numel() * train.element_size(),
-        "omega_floats": omega.numel(),
+        "omega_floats": prepared.omega.numel(),
         "final_loss": snaps[-1].loss,
         "distance": {"metric": ENERGY, "trained": snaps[-1].distance, "untrained": snaps[0].distance,
                      "gaussian": gaussian},
-        "seconds": {"sketch": sketch_seconds, "train": snaps[-1].seconds},
+        "seconds": {"sketch": prepared.seconds, "train": snaps[-1].seconds},
     }
     if args.json:
         print(json.dumps(report))
     else:
         d = report["distance"]
-        print(f"{args.dataset}: N = {args.n} points ({report['data_bytes']:,} bytes) → sketch of m = {args.m} "
-              f"({sketch.nbytes:,} bytes) in {sketch_seconds:.2f} s; {report['steps']} steps in "
+        print(f"{args.dataset or args.data}: N = {report['n']} points ({report['data_bytes']:,} bytes) → sketch of "
+              f"m = {args.m} ({sketch.nbytes:,} bytes) in {prepared.seconds:.2f} s; {report['steps']} steps in "
               f"{snaps[-1].seconds:.1f} s, final loss {snaps[-1].loss:.5f}")
         print(f"held-out {ENERGY}: trained {d['trained']:.5f}, untrained {d['untrained']:.5f}, "
               f"single Gaussian {d['gaussian']:.5f}")
     return 0
+
+
+def frequencies(law: str, m: int, sample: torch.Tensor, sigma: float | None, seed: int) -> tuple[torch.Tensor, float]:
+    check_m(m)
+    sigma = estimate_sigma(sample) if sigma is None else sigma
+    return draw_frequencies(law, m, sample.shape[1], sigma, torch.Generator().manual_seed(seed)), sigma
 
 
 def load_npy(path: str) -> np.ndarray:

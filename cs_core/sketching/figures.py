@@ -4,7 +4,7 @@
 - ``sizes.png``: the spiral learnt from sketches of increasing size m (too few frequencies: blobs);
 - ``mnist.png``: samples of the MNIST priors ``sketch`` and ``vae`` side by side (when their checkpoints exist),
   and their energy distances to the validation digits (``figures.json``).
-toys.png uses the defaults of ``sketch fit`` (``FitSettings()``, N = 100,000, m = 1000); sizes.png shorter fits.
+toys.png uses the defaults of ``sketch fit`` and of the tab (:data:`.learn.DEFAULT`); sizes.png the same with m varied.
 """
 from __future__ import annotations
 
@@ -13,28 +13,24 @@ from pathlib import Path
 
 import torch
 
-from .distance import energy_distance, gaussian_samples
-from .fit import FitSettings, fit_sketch, mlp_generator
-from .frequencies import draw_frequencies, estimate_sigma
-from .sketch import iter_chunks, sketch_density, sketch_stream
-from .toys import TOYS, toy_split
+from dataclasses import replace
 
-TOY_N, TOY_M = 100_000, 1000                  # toys.png: the settings of `sketch fit`'s defaults
-SIZES_N, SIZES = 20_000, (10, 30, 100, 1000)   # sizes.png: shorter fits, one per sketch size
-SIZES_SETTINGS = FitSettings(steps=1000, batch=500)
+from .distance import energy_distance, gaussian_samples
+from .learn import DEFAULT, Recipe, gaussian_distance, learn, prepare, toy
+from .sketch import sketch_density
+from .toys import TOYS
+
+SIZES = (10, 30, 100, 1000)   # sizes.png: the spiral at the defaults but these sketch sizes
 GRID = 120
 
 
-def learn_toy(name: str, n: int, m: int, law: str, settings: FitSettings, seed: int = 0) -> dict:
-    """Sketch toy set ``name`` and fit the toy generator to it; data, sketch, final snapshot and distances."""
-    train, heldout = toy_split(name, n, 2000, seed)
-    g = torch.Generator().manual_seed(seed)
-    omega = draw_frequencies(law, m, 2, estimate_sigma(train[:1000]), g)
-    sketch = sketch_stream(iter_chunks(train, 10_000), omega)
-    model = mlp_generator(10, 2, 64, 4, g)
-    snaps = list(fit_sketch(sketch, omega, model, 10, settings, heldout, g, every=None))
-    return {"train": train, "heldout": heldout, "omega": omega, "sketch": sketch, "first": snaps[0],
-            "final": snaps[-1], "gaussian": energy_distance(gaussian_samples(train, 2000, g), heldout)}
+def learn_toy(name: str, recipe: Recipe = DEFAULT, seed: int = 0) -> dict:
+    """``sketch fit --dataset name --seed seed``: data, sketch, first and final snapshots and the Gaussian baseline."""
+    train, heldout = toy(name, recipe, seed)
+    prepared = prepare(train, heldout, recipe, seed)
+    snaps = list(learn(prepared, recipe, seed, torch.device("cpu")))
+    return {"train": train, "heldout": heldout, "omega": prepared.omega, "sketch": prepared.sketch,
+            "first": snaps[0], "final": snaps[-1], "gaussian": gaussian_distance(prepared, seed)}
 
 
 def density_image(result: dict, grid: int = GRID) -> torch.Tensor:
@@ -54,11 +50,10 @@ def make_figures(out: Path) -> dict:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    numbers = {"toys_settings": {"n": TOY_N, "m": TOY_M, "law": "gaussian", **FitSettings().__dict__},
-               "sizes_settings": {"n": SIZES_N, "law": "gaussian", **SIZES_SETTINGS.__dict__}}
+    numbers = {"settings": DEFAULT.__dict__}
     fig, axes = plt.subplots(3, 3, figsize=(9, 9))
     for row, name in zip(axes, TOYS):
-        r = learn_toy(name, TOY_N, TOY_M, "gaussian", FitSettings())
+        r = learn_toy(name)
         row[0].scatter(*r["heldout"].T, s=1, c="k"), row[0].set_ylabel(name)
         row[1].imshow(density_image(r), extent=(-1, 1, -1, 1), cmap="magma")
         row[2].scatter(*r["final"].samples.T, s=1, c="tab:blue")
@@ -66,7 +61,7 @@ def make_figures(out: Path) -> dict:
             _square(ax)
         numbers[name] = {"trained": r["final"].distance, "untrained": r["first"].distance, "gaussian": r["gaussian"],
                          "train_seconds": r["final"].seconds}
-    for ax, title in zip(axes[0], ("held-out data", f"density the sketch encodes (m = {TOY_M})",
+    for ax, title in zip(axes[0], ("held-out data", f"density the sketch encodes (m = {DEFAULT.m})",
                                    "generator trained on the sketch")):
         ax.set_title(title, fontsize=10)
     fig.tight_layout(), fig.savefig(out / "toys.png", dpi=90), plt.close(fig)
@@ -74,7 +69,7 @@ def make_figures(out: Path) -> dict:
     fig, axes = plt.subplots(1, len(SIZES), figsize=(3 * len(SIZES), 3.2))
     numbers["spiral_sizes"] = {}
     for ax, m in zip(axes, SIZES):
-        r = learn_toy("spiral", SIZES_N, m, "gaussian", SIZES_SETTINGS)
+        r = learn_toy("spiral", replace(DEFAULT, m=m))
         ax.scatter(*r["heldout"].T, s=1, c="0.8"), ax.scatter(*r["final"].samples.T, s=1, c="tab:blue")
         ax.set_title(f"m = {m}: distance {r['final'].distance:.4f}", fontsize=10), _square(ax)
         numbers["spiral_sizes"][m] = r["final"].distance
