@@ -44,6 +44,9 @@ def add_parsers(commands):
     bench.add_argument("--quick", action="store_true", help="few steps and repeats (a smoke run)")
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     bench.add_argument("--json", action="store_true")
+    bench.add_argument("--app", action="store_true",
+                       help="the app's cost instead: the four faces examples through its API against the same handler "
+                            "in-process, --repeats rounds (python -m ui.app_bench in a process of its own)")
 
     check = commands.add_parser("lambda-check", help="Lasso with its default per-image λ against each operator's "
                                                      "trivial estimate, on the gallery and the validation images")
@@ -102,9 +105,24 @@ def bench(args) -> int:
         raise InputError(f"--repeats must be at least 1; got {args.repeats}")
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be at least 1; got {args.threads}")
+    if args.app:
+        return app_bench(args)
     result = run_bench(resolve_device(args.device), args.repeats, args.quick, args.threads)
     print(json.dumps(result) if args.json else format_report(result))
     return 0
+
+
+def app_bench(args) -> int:
+    """``bench --app``: the app's side runs as ``python -m ui.app_bench`` in a process of its own (nothing in
+    cs_core imports the UI or Gradio); its report, or with ``--json`` its JSON object, is printed as it comes."""
+    import os
+    import subprocess
+    import sys
+    resolve_device(args.device)  # a missing GPU is the same one-line error as for the solver bench
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {})}
+    command = [sys.executable, "-m", "ui.app_bench", "--device", args.device,
+               "--rounds", "1" if args.quick else str(args.repeats), *(["--json"] if args.json else [])]
+    return subprocess.run(command, cwd=Path(__file__).resolve().parents[2], env=env).returncode
 
 
 def beyond(args) -> int:
