@@ -65,6 +65,11 @@ def test_lasso_section(result):
         assert r["fista"]["step"] == "backtracking" and r["fista_power"]["step"] == "power"
         assert r["fista_working_set"]["step"] == "working-set"
         assert _ratio_ok(r["speedup"]) and _ratio_ok(r["speedup_power"]) and _ratio_ok(r["speedup_working_set"])
+        for solver, speedup in (("fista", "speedup"), ("fista_power", "speedup_power"),
+                                ("fista_working_set", "speedup_working_set")):
+            spread = r[solver]["speedup_spread"]  # one repeat: its spread is the one ratio, sklearn's ÷ FISTA's
+            if r[speedup] is not None:
+                assert spread["min"] == spread["median"] == spread["max"] == pytest.approx(r[speedup])
     batch = result["lasso"]["batch"]
     assert batch["images"] == 2 and _ratio_ok(batch["speedup_per_image"]) and _ratio_ok(batch["speedup_per_image_power"])
     assert _ratio_ok(batch["speedup_per_image_working_set"])

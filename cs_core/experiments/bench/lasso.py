@@ -50,6 +50,7 @@ class FistaRun:
     seconds: float | None
     objective: float | None
     samples_s: list
+    speedup_spread: dict | None  # sklearn's time ÷ FISTA's within each repeat: {"min", "median", "max"}
 
 
 @dataclass
@@ -177,15 +178,22 @@ def bench_lasso_basis(problem: Problem, basis_name: str, repeats: int, settings:
         if objective <= target:
             sk_tol, sk_iter = tol, n_iter
             break
-    sk_runs = [sklearn_fit(X, y, lam, sk_tol, settings.sklearn_max_iter)[:2] for _ in range(repeats)] \
-        if sk_tol is not None else []
+    # Each repeat times sklearn, then FISTA with each step rule, so that every repeat's ratios share one load.
+    hits = {step: first_hit(traces[step], [target]) for step in STEP_RULES}
+    sk_runs, fista_runs = [], {step: [] for step in STEP_RULES}
+    for _ in range(repeats):
+        if sk_tol is not None:
+            sk_runs.append(sklearn_fit(X, y, lam, sk_tol, settings.sklearn_max_iter)[:2])
+        for step, (iterations, _) in hits.items():
+            if iterations is not None:
+                fista_runs[step].append(fista_time(untimed, basis, basis_name, iterations, step))
 
     def fista_run(step: str) -> FistaRun:
-        iterations, tries = first_hit(traces[step], [target])
-        runs = [fista_time(untimed, basis, basis_name, iterations, step) for _ in range(repeats)] \
-            if iterations is not None else []
+        (iterations, tries), runs = hits[step], fista_runs[step]
+        pairs = [sk[0] / f[0] for sk, f in zip(sk_runs, runs)]
+        spread = {"min": min(pairs), "median": statistics.median(pairs), "max": max(pairs)} if pairs else None
         return FistaRun(step, iterations, tries and tries[0], median([r[0] for r in runs]),
-                        median([r[1] for r in runs]), [r[0] for r in runs])
+                        median([r[1] for r in runs]), [r[0] for r in runs], spread)
 
     return BasisBench(
         lam=lam, alpha=lam / X.shape[0], F_star=f_star, target=target,

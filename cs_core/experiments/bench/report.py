@@ -15,6 +15,14 @@ def _f(value, digits=3, unit="") -> str:
     return f"{value}{unit}"
 
 
+def _spread(run: dict) -> str:
+    """`` (min–max)`` of a FISTA row's speed-ups over the repeats, when there were several."""
+    spread = run.get("speedup_spread")
+    if not spread or spread["min"] == spread["max"]:
+        return ""
+    return f" ({_f(spread['min'])}–{_f(spread['max'])})"
+
+
 def format_report(result: dict) -> str:
     """The bench result as markdown tables (medians; ratio = reference time ÷ our time)."""
     m = result["machine"]
@@ -52,7 +60,7 @@ def format_report(result: dict) -> str:
         f"### Lasso, same problem, equal objective F ≤ F*(1 + {result['lasso']['setting']['match']:g})",
         "",
         "| basis | λ | F* | FISTA step | FISTA iterations (retried) | FISTA s | sklearn tol | sklearn epochs | "
-        "sklearn s | speed-up |",
+        "sklearn s | speed-up (min–max of the repeats) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ("dct", "wavelet"):
@@ -62,7 +70,7 @@ def format_report(result: dict) -> str:
             lines.append(
                 f"| {name} | {_f(r['lam'])} | {_f(r['F_star'], 6)} | {f['step']} | {_f(f['iterations'])} "
                 f"({'—' if f['retried_steps'] is None else f['retried_steps']}) | {_f(f['seconds'])} | {_f(r['sklearn']['tol'])} | "
-                f"{_f(r['sklearn']['n_iter'])} | {_f(r['sklearn']['seconds'])} | {_f(r[speedup])}× |")
+                f"{_f(r['sklearn']['n_iter'])} | {_f(r['sklearn']['seconds'])} | {_f(r[speedup])}×{_spread(f)} |")
     b = result["lasso"]["batch"]
     lines += ["", f"Batch of {b['images']} faces (Lasso-{b['basis']}, one A), sklearn {_f(b['sklearn']['per_image_s'])} s "
               f"per image:", "", "| FISTA step | iterations | s for the batch | s per image | speed-up per image |",
