@@ -19,6 +19,7 @@ from ..domains import get_domain
 from ..images import save_png
 from ..problem import make_problem
 from ..session import run_to_end
+from ..solvers import Options
 from ..solvers.posterior import sample_grid, std_image
 from ..stats import student_t_interval
 from .splits import EVAL_SEED, VALIDATION_SEED, generated, load_images, prior_of
@@ -40,8 +41,9 @@ def image_set(domain: str, source: str, count: int):
 
 
 def check(domain: str, source: str, ms, count: int, seed: int, device: torch.device, out: Path,
-          progress=print) -> list[dict]:
-    """Measure every image at every m; rewrites ``out/<domain>-<source>.csv`` and writes one example figure per m
+          progress=print, steps: int | None = None) -> list[dict]:
+    """Measure every image at every m (``steps``: the sampler's MALA steps, default its own; CSGM at its defaults
+    either way); rewrites ``out/<domain>-<source>.csv`` and writes one example figure per m
     (the first image: truth, posterior mean, std map, samples)."""
     prior = prior_of(domain).name
     methods = (f"posterior-{prior}", f"csgm-{prior}")
@@ -50,7 +52,7 @@ def check(domain: str, source: str, ms, count: int, seed: int, device: torch.dev
     for m in ms:
         for index, (name, image) in enumerate(zip(images.names, images.images)):
             problem = make_problem(image[None], get_domain(domain), "gaussian", {"m": m}, NOISE, seed + index, device)
-            results = run_to_end(problem, list(methods))
+            results = {**run_to_end(problem, [methods[0]], Options(iterations=steps)), **run_to_end(problem, [methods[1]])}
             for method, snap in results.items():
                 sampled = "coverage" in snap.extra
                 rows.append({"domain": domain, "source": source, "image": name, "m": m, "method": method,
@@ -107,6 +109,7 @@ def add_parser(commands):
                    help="inrange G(z*) (reported), val-inrange (validation draws), real (held-out digits / photos)")
     p.add_argument("--images", type=int, default=5, help="images per m (default 5)")
     p.add_argument("--m", help="comma-separated m values (default: 25,100,400 for mnist, 100,500,2500 for faces)")
+    p.add_argument("--steps", type=int, help="the sampler's MALA steps (default: the prior's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     p.add_argument("--out", required=True, help="directory: <domain>-<source>.csv (rewritten), example PNGs")
@@ -121,6 +124,6 @@ def command(args) -> int:
         raise InputError(f"--images must be at least 1; got {args.images}")
     out = Path(args.out)
     check(args.domain, args.source, ms, args.images, args.seed, resolve_device(args.device), out,
-          progress=lambda line: print(line, flush=True))
+          progress=lambda line: print(line, flush=True), steps=args.steps)
     print(summary(read_rows(out / f"{args.domain}-{args.source}.csv")))
     return 0

@@ -10,9 +10,10 @@ measurements leave open.
 **Burn-in 1: descent.** The CSGM solver itself, at the prior's settings but λ = σ² (then its objective
 ‖y − AG(z)‖² + σ²‖z‖² is 2σ²·U: it descends to posterior modes) from K starts z ~ N(0, I), unpruned. Langevin
 dynamics started at prior draws barely leave them at a DCGAN's σ = 0.05 posterior (measured: acceptance 1–5 %,
-error unchanged after 100 steps), and a descent is what CSGM does well. Chains whose fit then fails a χ² test,
-‖y − AG(z)‖² > σ²(m + 5√(2m)) (a local minimum no posterior draw would sit in), continue from a chain that
-passes, drawn at random (when none passes, as on an image the prior cannot produce, all are kept).
+error unchanged after 100 steps), and a descent is what CSGM does well. Chains whose fit ‖y − AG(z)‖² then exceeds
+max(σ²m, the best chain's) + 5σ²√(2m) (χ²_m's mean, or the best fit when the prior cannot reach the noise level,
+plus 5 of χ²_m's standard deviations: a local minimum whose posterior mass, ∝ exp(−ΔU), is negligible beside the
+best one's) continue from a chain that passes, drawn at random.
 
 **Burn-in 2 and sampling: MALA**, K chains per image batched as B·K rows:
 
@@ -53,7 +54,7 @@ TARGET_ACCEPTANCE = 0.574
 ADAPT_RATE = 0.1
 MALA_SEED_OFFSET = 2 ** 40  # MALA's generator: the solver stream's seed + this (the descent draws from the stream)
 COVERAGE_STDS = 2.0
-PRUNE_Z = 5.0  # a chain fits y when ‖y − AG(z)‖² ≤ σ²(m + PRUNE_Z·√(2m)), χ²_m's mean + 5 sd
+PRUNE_Z = 5.0  # standard deviations of χ²_m (σ²√(2m)) a chain's fit may lie above max(σ²m, the best chain's)
 CHUNK = 1024  # rows of G per call when taking the Jacobian
 
 
@@ -216,8 +217,7 @@ def sample_posterior(problem: Problem, generator: torch.nn.Module, latent_dim: i
     watch.start()
     z = recorder.last.reshape(batch * k, d).to(dtype)
     x, u, grad = evaluate(z)
-    limit = sigma ** 2 * (op.m + PRUNE_Z * math.sqrt(2 * op.m))
-    rows = _prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), limit, rng)
+    rows = _prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), sigma ** 2, op.m, rng)
     z, x, u, grad = z[rows], x[rows], u[rows], grad[rows]
 
     # burn-in 2 and sampling: MALA
@@ -272,12 +272,12 @@ def _norm_m(r, v):
     return ((r.mT @ v[..., None])[..., 0] ** 2).sum(-1)
 
 
-def _prune(data: torch.Tensor, limit: float, rng: torch.Generator) -> torch.Tensor:
-    """Row indices (B·K,): each image's chains with data term ≤ ``limit`` stay, the others continue from one of
-    those (drawn uniformly); an image none of whose chains fits keeps them all."""
+def _prune(data: torch.Tensor, variance: float, m: int, rng: torch.Generator) -> torch.Tensor:
+    """Row indices (B·K,): each image's chains with ‖y − AG(z)‖² ≤ max(σ²m, best chain's) + ``PRUNE_Z``·σ²√(2m) stay,
+    the others continue from one of those, drawn uniformly."""
     batch, k = data.shape
+    limit = data.min(1, keepdim=True).values.clamp_min(variance * m) + PRUNE_Z * variance * math.sqrt(2 * m)
     fits = (data <= limit).cpu()
-    fits[~fits.any(1)] = True
     draw = torch.multinomial(fits.double(), k, replacement=True, generator=rng)
     index = torch.where(fits, torch.arange(k).expand(batch, k), draw)
     return (index + k * torch.arange(batch)[:, None]).reshape(-1).to(data.device)
