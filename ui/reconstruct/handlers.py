@@ -28,6 +28,8 @@ from . import form
 
 MAX_SLOTS = max(len(methods_for(d)) for d in DOMAINS)  # reconstruction image slots (the most a domain offers)
 EVERY = 5                          # a snapshot every 5 iterations / Adam steps
+FRAME_SHARE = 0.15                 # frames may take this share of a run: their rate follows what one costs the server
+MIN_FPS = {"cpu": 4, "cuda": 8}    # ... but never falls below this (live convergence: ≥ 3 a second measured on a CPU)
 METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
 CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
 OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
@@ -116,11 +118,16 @@ reconstruct = user_errors(form.endpoint(run_settings), oom="the GPU ran out of m
 
 
 def _stream(run: Run, problem, options: Options, methods: list[str], frame: Frame, frames, started: float):
-    """Yield the page's outputs at most ``MAX_FPS`` times a second, always the last frame; stop on request."""
+    """Yield the page's outputs, always the last frame; stop on request. A frame's cost is the time from its
+    yield until Gradio resumes the run (encoding, cache files, sending): frames come at most ``MAX_FPS`` and at
+    least ``MIN_FPS`` times a second, and in between as often as keeps their cost to ``FRAME_SHARE`` of the
+    time. A method's image is sent only when it has moved since the last frame (the last frame sends all)."""
     device_text = describe_device(problem.device)
     truth_img, view_img = display(run.record.truth), display(run.record.view)
     curve: list[tuple[int, float, str]] = []
-    first, last_sent = True, 0.0
+    first, last_sent, cost = True, 0.0, 0.0
+    shown: dict = {}  # method → the snapshot its slot shows
+    slowest = 1.0 / MIN_FPS.get(problem.device.type, MAX_FPS)
     while frame is not None:
         run.record.add(frame)
         snap = frame.latest[frame.updated]
@@ -131,19 +138,25 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
         over_time = now - started > max_seconds()
         stopping = run.stop.is_set() or over_time
         everyone = len(frame.latest) == len(methods)  # the first frame waits for every method's first snapshot
-        if frame.done or stopping or (everyone and now - last_sent >= 1.0 / MAX_FPS):
+        interval = min(max(1.0 / MAX_FPS, cost / FRAME_SHARE), slowest)
+        if frame.done or stopping or (everyone and now - last_sent >= interval):
             run.progress = _status(device_text, frame, options, methods, now - started)
             state = "stopped" if stopping else "done" if frame.done else "running"
             if over_time and not run.stop.is_set():
                 state = f"time limit of {max_seconds():g} s per run reached · stopped"
             slots = []
             for i in range(MAX_SLOTS):
-                if i < len(methods):
-                    s = frame.latest.get(methods[i])
-                    slots.append(gr.update(value=display(s.estimate) if s else None,
-                                           label=_slot_label(methods[i], s), visible=True))
-                else:
+                if i >= len(methods):
                     slots.append(gr.update(visible=False) if first else gr.skip())
+                    continue
+                s = frame.latest.get(methods[i])
+                if s is not None and shown.get(methods[i]) is s and state == "running":
+                    slots.append(gr.skip())  # not moved since the last frame
+                    continue
+                shown[methods[i]] = s
+                slots.append(gr.update(value=display(s.estimate) if s else None, label=_slot_label(methods[i], s),
+                                       visible=True))
+            yielded = time.perf_counter()
             yield (f"{run.progress} · {state}",
                    gr.update(value=truth_img, label="ground truth") if first else gr.skip(),
                    gr.update(value=view_img, label=f"sensor view · m = {problem.operator.m}")
@@ -152,6 +165,7 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
                    gr.update(value=_curve(curve), colors_in_legend=[method_label(n) for n in methods])
                    if first else _curve(curve),
                    _metrics_table(frame, methods))
+            cost = time.perf_counter() - yielded
             first, last_sent = False, now
             if stopping or frame.done:
                 return
