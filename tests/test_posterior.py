@@ -85,9 +85,12 @@ def test_same_seed_same_samples_and_every_snapshot_carries_the_samples():
 
 
 def test_std_falls_with_m_on_a_held_out_digit():
+    """From m = 5 (far fewer measurements than the latent's 20 dimensions) to m = 25. Beyond, std stays flat: A's
+    entries are N(0, 1/m), so ‖Ax‖ ≈ ‖x‖ whatever m while the noise σ²m grows, and AᵀA ≈ I leaves the posterior
+    of z about the same once m exceeds its dimension."""
     digit = load_split("test")[0][:1]
     stds = []
-    for m in (25, 100, 400):
+    for m in (5, 10, 25):
         problem = make_problem(digit, MNIST, "gaussian", {"m": m}, 0.05, 0, torch.device("cpu"))
         stds.append(run_to_end(problem, ["posterior-vae"])["posterior-vae"].extra["std_mean"][0])
     assert stds[0] > stds[1] > stds[2], stds
