@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from app_server import ROOT
+from helpers import ROOT
 
 pytestmark = pytest.mark.timeout(600)
 
