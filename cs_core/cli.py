@@ -10,13 +10,12 @@ from pathlib import Path
 import torch
 
 from . import operators, solvers
-from .assets import load_truth
 from .devices import DEVICE_CHOICES, describe_device, resolve_device
 from .domains import DOMAINS, get_domain
 from .errors import InputError
 from .experiments import cli as experiments_cli
 from .export import RunRecord, write_csv, write_gif, write_png
-from .faces import cropped_truth
+from .faces import load_input
 from .images import load_image_array, save_png
 from .landscape import cli as landscape_cli
 from .operators import OPERATORS
@@ -134,8 +133,7 @@ def run_and_export(problem, methods: list[str], options: Options, args) -> dict:
 def reconstruct(args) -> int:
     domain = get_domain(args.domain)
     device = resolve_device(args.device)
-    truth, crop = (cropped_truth(domain, args.image) if args.face_crop
-                   else (load_truth(domain, image=args.image, asset=args.asset), None))
+    truth, crop = load_input(domain, image=args.image, asset=args.asset, crop_face=args.face_crop)
     params = operator_params(args)
     seed = FIELD["seed"].check(args.seed)
     problem = make_problem(truth, domain, args.operator, params, FIELD["noise"].check(args.noise), seed, device)

@@ -70,14 +70,19 @@ def face_crop(photo: np.ndarray) -> Crop:
     return Crop(photo[top:top + side, left:left + side], (top, left, side), face is not None, note)
 
 
-def cropped_truth(domain, image: str | None):
-    """``--face-crop``: the photo at path ``image`` cropped to its face, in the faces domain ``(1, 3, S, S)``, and
-    the :class:`Crop` (its note says whether a face was found)."""
+
+def load_input(domain, image: str | None = None, asset: str | None = None, crop_face: bool = False):
+    """The truth ``(1, C, S, S)`` as :func:`cs_core.assets.load_truth` gives it, and None; with ``crop_face`` the
+    photo at path ``image`` is first cropped by :func:`face_crop` (faces domain only), and the :class:`Crop` comes
+    second (its note says whether a face was found)."""
+    from .assets import load_truth
     from .errors import InputError
     from .images import array_to_domain, load_image_array
+    if not crop_face:
+        return load_truth(domain, image=image, asset=asset), None
     if domain.name != "faces":
-        raise InputError(f"--face-crop crops a photo for the faces domain; use it with --domain faces, not {domain.name}")
+        raise InputError(f"the face crop frames a photo for the faces domain; use it with domain faces, not {domain.name}")
     if not image:
-        raise InputError("--face-crop crops a photo: give it with --image (the gallery's images are framed already)")
+        raise InputError("the face crop needs a photo (--image; the gallery's images are framed already)")
     crop = face_crop(load_image_array(image))
     return array_to_domain(crop.image, domain), crop
