@@ -79,15 +79,21 @@ class HaarBasis(Basis):
         return most if self.levels is None else min(self.levels, most)
 
     def analysis(self, x):
-        out = x.clone()
+        """Each level: (x₀+x₁)/√2 and (x₀−x₁)/√2 of pairs of rows, then of columns, of the previous level's
+        approximation ll; the three details go straight to their quadrants, only ll is carried on."""
+        out = torch.empty_like(x)
         h, w = x.shape[-2:]
+        ll = x
         for _ in range(self._levels(min(h, w))):
-            block = out[..., :h, :w]
-            lo_r, hi_r = _haar_pair(block, -2)
-            ll, lh = _haar_pair(lo_r, -1)
-            hl, hh = _haar_pair(hi_r, -1)
-            out[..., :h, :w] = torch.cat([torch.cat([ll, lh], -1), torch.cat([hl, hh], -1)], -2)
+            pairs = ll.reshape(*ll.shape[:-2], h // 2, 2, w // 2, 2)  # (..., row pair, 2, column pair, 2)
+            even, odd = pairs[..., 0, :, :], pairs[..., 1, :, :]
+            lo_r, hi_r = (even + odd) * _S, (even - odd) * _S  # the rows' step; the columns' pairs on the last axis
+            out[..., : h // 2, w // 2: w], out[..., h // 2: h, : w // 2], out[..., h // 2: h, w // 2: w] = (
+                (lo_r[..., 0] - lo_r[..., 1]) * _S, (hi_r[..., 0] + hi_r[..., 1]) * _S,
+                (hi_r[..., 0] - hi_r[..., 1]) * _S)
+            ll = (lo_r[..., 0] + lo_r[..., 1]) * _S
             h, w = h // 2, w // 2
+        out[..., :h, :w] = ll
         return out
 
     def synthesis(self, c):
@@ -107,14 +113,9 @@ class HaarBasis(Basis):
 _S = 1.0 / math.sqrt(2.0)
 
 
-def _haar_pair(x, dim):
-    """One Haar step along ``dim`` (-2 or -1): approximation (x₀+x₁)/√2 and detail (x₀−x₁)/√2 of pairs."""
-    even, odd = (x[..., 0::2, :], x[..., 1::2, :]) if dim == -2 else (x[..., 0::2], x[..., 1::2])
-    return (even + odd) * _S, (even - odd) * _S
-
-
 def _haar_merge(approx, detail, dim):
-    """Inverse of ``_haar_pair``: interleave (a+d)/√2 and (a−d)/√2 along ``dim``."""
+    """Inverse of one Haar step (approximation a = (x₀+x₁)/√2, detail d = (x₀−x₁)/√2 of pairs along ``dim``):
+    interleave (a+d)/√2 and (a−d)/√2."""
     even, odd = (approx + detail) * _S, (approx - detail) * _S
     if dim == -2:
         return torch.stack([even, odd], dim=-2).flatten(-3, -2)
