@@ -11,7 +11,7 @@ from cs_core.priors import PRIORS
 from cs_core.priors.mnist_data import load_split
 from cs_core.priors.sampling import sample
 from cs_core.problem import Problem, make_problem, stream
-from cs_core.session import run_to_end
+from cs_core.session import run_methods, run_to_end
 from cs_core.solvers import METHODS, Options
 from cs_core.solvers.csgm import CSGMSettings
 from cs_core.solvers.posterior import SIGMA_FLOOR, PosteriorSettings, sample_grid, sample_posterior
@@ -82,6 +82,13 @@ def test_same_seed_same_samples_and_every_snapshot_carries_the_samples():
     other = list(METHODS["posterior-vae"].start(make_problem(truth, MNIST, "gaussian", {"m": 50}, 0.05, 4,
                                                              torch.device("cpu")), Options(iterations=40), None))
     assert not torch.equal(other[-1].estimate, last.estimate)
+
+
+def test_streams_beside_csgm_without_leaking_its_grad_mode():
+    """The session advances methods in turn: the sampler must not leave autograd off while it is suspended."""
+    problem = make_problem(sample("vae", 4002), MNIST, "gaussian", {"m": 50}, 0.05, 0, torch.device("cpu"))
+    frames = list(run_methods(problem, ["posterior-vae", "csgm-vae"], Options(iterations=20), every=5))
+    assert frames[-1].done and torch.is_grad_enabled()
 
 
 def test_std_falls_with_m_on_a_held_out_digit():

@@ -208,10 +208,11 @@ def sample_posterior(problem: Problem, generator: torch.nn.Module, latent_dim: i
     for descent in csgm(replace(problem, y=y.float()), recorder, d, replace(settings.descent, restarts=k, lam=sigma ** 2, prune_after=0),
                         every, method=method):
         if not descent.final:
-            with torch.no_grad():
+            with torch.no_grad():  # (never yield inside it: grad mode is global while the generator is suspended)
                 z = recorder.last.to(dtype)
-                yield snapshot(descent.iteration, z, generator(z), False,
-                               f"burn-in 1/2: descent to the modes from {k} starts", descent.seconds, [])
+                view = snapshot(descent.iteration, z, generator(z), False,
+                                f"burn-in 1/2: descent to the modes from {k} starts", descent.seconds, [])
+            yield view
     start_step, start_seconds = descent.iteration, descent.seconds
     watch = StopWatch(problem.device)
     watch.start()
