@@ -5,10 +5,11 @@ import gradio as gr
 import numpy as np
 import torch
 
-from cs_core.assets import get_asset, load_truth
+from cs_core.assets import get_asset
 from cs_core.domains import get_domain
 from cs_core.errors import InputError
 from cs_core.experiments.paper import PAPER_M
+from cs_core.faces import load_input
 from cs_core.images import load_image_array
 from cs_core.operators import OPERATORS, build_operator
 from cs_core.problem import OPERATOR_STREAM, stream
@@ -37,6 +38,12 @@ def checked_upload(preprocess):
     return check_then_preprocess
 
 
+def truth_of(dom, asset, upload):
+    """The image the methods will see and the face crop (or None): a photo of the visitor's own (upload, webcam,
+    clipboard) in the faces domain is cropped to its largest face (``cs_core.faces``)."""
+    return load_input(dom, image=upload, asset=asset, crop_face=bool(upload) and dom.name == "faces")
+
+
 @user_errors
 def preview(asset, upload, domain):
     """The chosen image converted to the domain's shape (what the methods will see)."""
@@ -45,8 +52,9 @@ def preview(asset, upload, domain):
         return gr.update(value=None, label="ground truth")
     if not upload and get_asset(asset).domain != dom.name:
         return gr.skip()  # the domain is about to follow the picked asset
-    return gr.update(value=display(load_truth(dom, image=upload, asset=asset)),
-                     label=f"ground truth · {dom.size}×{dom.size}")
+    truth, crop = truth_of(dom, asset, upload)
+    return gr.update(value=display(truth), label=f"ground truth · {dom.size}×{dom.size}"
+                     + (f" · {'face' if crop.face else 'no face found: centre'} crop" if crop else ""))
 
 
 def on_domain_change(domain, m):
@@ -132,7 +140,7 @@ def mask_canvas(mask, asset, upload, domain):
     """With the drawn mask chosen: a fresh canvas over the current image (as displayed) to paint on."""
     if mask != "drawn":
         return gr.skip()
-    image = display(load_truth(get_domain(domain), image=upload, asset=asset)) if upload or asset else None
+    image = display(truth_of(get_domain(domain), asset, upload)[0]) if upload or asset else None
     if image is not None and image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return {"background": image, "layers": [], "composite": image}

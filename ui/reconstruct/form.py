@@ -40,8 +40,8 @@ def _limits(name: str) -> dict:
 # name → (component, its look); the value is the row's default unless the layout passes one
 WIDGETS = {
     "asset": (gr.Dropdown, lambda: dict(choices=asset_choices(), label="Gallery image")),
-    "upload": (gr.Image, lambda: dict(type="filepath", image_mode=None, sources=["upload", "clipboard"], height=170,
-                                      label="Your image (converted to the domain's shape)")),
+    "upload": (gr.Image, lambda: dict(type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"],
+                                      height=170, label="Your image or a webcam photo (faces: cropped to the face)")),
     "domain": (gr.Radio, lambda: dict(choices=DOMAIN_CHOICES, label="Domain")),
     "operator": (gr.Radio, lambda: dict(choices=OPERATOR_CHOICES, label="Operator")),
     "m": (gr.Number, lambda: dict(precision=0, label="m, the number of measurements")),

@@ -13,7 +13,6 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from cs_core.assets import load_truth
 from cs_core.devices import describe_device, resolve_device
 from cs_core.domains import DOMAINS, get_domain
 from cs_core.errors import InputError
@@ -22,9 +21,11 @@ from cs_core.problem import make_problem
 from cs_core.session import Frame, run_methods
 from cs_core.settings import ReconstructSettings
 from cs_core.solvers import METHODS, Options, methods_for
+from cs_core.solvers.posterior import sample_grid, std_image
 
 from ..common import MAX_FPS, Run, Runs, display, max_seconds, method_label, user_errors
 from . import form
+from .callbacks import truth_of
 
 MAX_SLOTS = max(len(methods_for(d)) for d in DOMAINS)  # reconstruction image slots (the most a domain offers)
 EVERY = 5                          # a snapshot every 5 iterations / Adam steps
@@ -32,12 +33,30 @@ FRAME_SHARE = 0.15                 # frames may take this share of a run: their 
 MIN_FPS = {"cpu": 4, "cuda": 8}    # ... but never falls below this (live convergence: ≥ 3 a second measured on a CPU)
 METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
 CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
-OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "convergence", "metrics"]
+OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "posterior-samples",
+                "posterior-std", "convergence", "metrics"]
 RUNS = Runs()
 EXPORTS = [("gif", "⬇ convergence (GIF)"), ("png", "⬇ final grid (PNG)"), ("csv", "⬇ convergence data (CSV)")]
 
 
 # ---------------------------------------------------------------- the run
+
+def _posterior_views(frame: Frame, methods: list[str], first: bool, state: str) -> tuple:
+    """The first posterior method's K current samples (a grid) and its per-pixel std map, live; hidden when the run
+    has no posterior method."""
+    name = next((n for n in methods if n in frame.latest and "samples" in frame.latest[n].extra), None)
+    if name is None:
+        hidden = gr.update(visible=False) if first else gr.skip()
+        return hidden, hidden
+    if frame.updated != name and state == "running":
+        return gr.skip(), gr.skip()
+    snap = frame.latest[name]
+    samples = snap.extra["samples"][0]
+    return (gr.update(value=display(sample_grid(samples, columns=8)), visible=True,
+                      label=f"{method_label(name)}: the {len(samples)} chains now · {snap.extra['stage']}"),
+            gr.update(value=display(std_image(snap.extra["std"])), visible=True,
+                      label=f"per-pixel std (white = its maximum) · mean {snap.extra['std_mean'][0]:.4f}"))
+
 
 def _status(device: str, frame: Frame, options: Options, methods: list[str], elapsed: float) -> str:
     parts = [f"device {device}"]
@@ -83,14 +102,15 @@ def _curve(rows: list[tuple[int, float, str]]) -> pd.DataFrame:
 
 
 def problem_of(settings: ReconstructSettings):
-    """The settings → the core's problem and options (exactly what the CLI builds from its flags)."""
+    """The settings → the core's problem, options and face crop (None without one; what the CLI builds from its
+    flags, with ``--face-crop`` for a photo of the visitor's own in the faces domain)."""
     dom = get_domain(settings.domain)
-    truth = load_truth(dom, image=settings.upload, asset=settings.asset)
+    truth, crop = truth_of(dom, settings.asset, settings.upload)
     noise = 0.0 if settings.noise is None else settings.noise
     seed = 0 if settings.seed is None else settings.seed
     problem = make_problem(truth, dom, settings.operator, settings.params(), noise, seed,
                            resolve_device(settings.device))
-    return problem, settings.options()
+    return problem, settings.options(), crop
 
 
 def run_settings(settings: ReconstructSettings, request: gr.Request = None):
@@ -98,15 +118,15 @@ def run_settings(settings: ReconstructSettings, request: gr.Request = None):
     run = RUNS.start(request)
     frames = None
     try:
-        problem, options = problem_of(settings)
+        problem, options, crop = problem_of(settings)
         methods = list(dict.fromkeys(settings.methods))
         frames = run_methods(problem, list(settings.methods), options, every=EVERY)
         run.record = RunRecord(problem.truth, problem.view(), {n: method_label(n) for n in methods}, problem.operator.m)
         started = time.perf_counter()
-        run.progress = f"device {describe_device(problem.device)}"
+        run.progress = f"device {describe_device(problem.device)}" + (f" · {crop.note}" if crop else "")
         yield (f"{run.progress} · starting", *[gr.skip()] * (len(OUTPUT_NAMES) - 1))
         frame = next(frames)  # priors are loaded and the methods checked before the first frame
-        yield from _stream(run, problem, options, methods, frame, frames, started)
+        yield from _stream(run, problem, options, methods, frame, frames, started, crop.note if crop else "")
     finally:
         run.finished.set()
         if frames is not None:
@@ -117,12 +137,13 @@ reconstruct = user_errors(form.endpoint(run_settings), oom="the GPU ran out of m
                                                   "device cpu")
 
 
-def _stream(run: Run, problem, options: Options, methods: list[str], frame: Frame, frames, started: float):
+def _stream(run: Run, problem, options: Options, methods: list[str], frame: Frame, frames, started: float,
+            note: str = ""):
     """Yield the page's outputs, always the last frame; stop on request. A frame's cost is the time from its
     yield until Gradio resumes the run (encoding, cache files, sending): frames come at most ``MAX_FPS`` and at
     least ``MIN_FPS`` times a second, and in between as often as keeps their cost to ``FRAME_SHARE`` of the
     time. A method's image is sent only when it has moved since the last frame (the last frame sends all)."""
-    device_text = describe_device(problem.device)
+    device_text = describe_device(problem.device) + (f" · {note}" if note else "")
     truth_img, view_img = display(run.record.truth), display(run.record.view)
     curve: list[tuple[int, float, str]] = []
     first, last_sent, cost = True, 0.0, 0.0
@@ -162,6 +183,7 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
                    gr.update(value=view_img, label=f"sensor view · m = {problem.operator.m}")
                    if first else gr.skip(),
                    *slots,
+                   *_posterior_views(frame, methods, first, state),
                    gr.update(value=_curve(curve), colors_in_legend=[method_label(n) for n in methods])
                    if first else _curve(curve),
                    _metrics_table(frame, methods))

@@ -109,6 +109,11 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                 recon = [gr.Image(label=METHODS[methods0[i]].label if i < len(methods0) else f"method {i + 1}",
                                   visible=i < len(methods0), elem_id=f"recon-{i}", **image_kw)
                          for i in range(MAX_SLOTS)]
+            with gr.Row(elem_id="posterior-row", equal_height=True):  # a posterior method's samples, live
+                samples = gr.Image(label="posterior samples", visible=False, elem_id="posterior-samples",
+                                   **{**image_kw, "height": 200, "min_width": 400, "scale": 3})
+                std_map = gr.Image(label="per-pixel std", visible=False, elem_id="posterior-std",
+                                   **{**image_kw, "height": 200, "scale": 1})
             with gr.Row():
                 convergence = gr.LinePlot(
                     None, x=CURVE_X, y=CURVE_Y, color=CURVE_COLOR, title="Convergence",
@@ -135,7 +140,7 @@ def build(demo: gr.Blocks, device: torch.device) -> None:
                                           label="The paper's figures — click, then Run", elem_id="examples")
             gr.Markdown(EXPLANATION, elem_id="explanation")
 
-    outputs = [status, truth, measurements, *recon, convergence, metrics]
+    outputs = [status, truth, measurements, *recon, samples, std_map, convergence, metrics]
     run_event = run_btn.click(kiosk.preempting(handlers.reconstruct), [w[name] for name in form.NAMES], outputs,
                               api_name="reconstruct", concurrency_limit=concurrency(), show_progress="hidden")
     run_event.then(handlers.compare_choices, None, [compare_method, compare_slider], **HIDDEN)

@@ -12,6 +12,7 @@ FACES3 = ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]
 UNTRAINED = ["lasso-wavelet", "tv", "dip", "csgm-dcgan"]
 BEYOND = ["csgm-dcgan", "sparse-gen-dcgan", "finetune-dcgan", "oracle-dcgan"]
 FACES = dict(domain="faces", m=500, mask_size=32, factor=4)
+POSTERIOR = dict(mask_size=14, factor=2, methods=["csgm-vae", "posterior-vae"])
 BLANK = {f.name: "" for f in FIELDS if f.blank}  # the fields an example leaves alone keep the rows' defaults
 
 
@@ -34,6 +35,12 @@ def presets() -> list[tuple[str, dict]]:
         ("Deblur",
          dict(asset=pick_asset("faces", "lfw-face-0", in_range=False), operator="blur", noise=0.01,
               methods=UNTRAINED, kernel="motion", length=9, angle=30, **FACES)),
+        # The posterior's K samples: at m = 5 (far below the latent's 20 dimensions) they are different digits that all
+        # fit y; at m = 400 they agree (at m = 25 they already agree: docs/RESULTS.md, "Posterior sampling")
+        ("MNIST · m = 5 · what fits y",
+         dict(asset=pick_asset("mnist", "digit-test-0697", nth=2), domain="mnist", m=5, noise=0.05, **POSTERIOR)),
+        ("MNIST · m = 400 · the samples agree",
+         dict(asset=pick_asset("mnist", "digit-test-0697", nth=2), domain="mnist", m=400, noise=0.05, **POSTERIOR)),
         # CSGM's first phase shortened to 200 steps × 1 restart so that four methods finish in about a minute
         # on one CPU core (each range-extending method runs its own CSGM first; see docs/app.md)
         ("Real photo · m = 2500 · CSGM vs Sparse-Gen vs fine-tuned",
