@@ -115,7 +115,10 @@ def _parser(field):
     core = _core_check(field)
 
     def parse_value(text: str, dom):
-        value = field.check(text)
+        try:
+            value = field.check(text)
+        except InputError as exc:  # the warning names the key already
+            raise InputError(str(exc).removeprefix(f"{field.label} ")) from None
         if value is None:
             raise InputError(f"must not be blank; got {text!r}")
         value = core(value, dom)
