@@ -19,6 +19,7 @@ it prints one line and exits 0; otherwise it exits 0 when every step passed, 1 i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -90,6 +91,18 @@ def parse_app(stdout: str) -> dict:
 PARSERS = {"tests": parse_tests, "bench": parse_bench, "app": parse_app}
 
 
+def _stop(proc: subprocess.Popen) -> tuple[str, str]:
+    """End a step's process group (SIGTERM, then SIGKILL after 5 s); what it had printed."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            return proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.communicate()
+
+
 def run_step(name: str, command: list[str], budget: float, env: dict) -> dict:
     """Run one step under ``budget`` seconds; past it, its whole process group is stopped and the step is cut."""
     started = time.perf_counter()
@@ -100,16 +113,7 @@ def run_step(name: str, command: list[str], budget: float, env: dict) -> dict:
         stdout, stderr = proc.communicate(timeout=max(budget, 0.0))
     except subprocess.TimeoutExpired:
         cut = True
-        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, None)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                stdout, stderr = proc.communicate(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stdout, stderr = _stop(proc)
     seconds = time.perf_counter() - started
     status = "cut" if cut else "passed" if proc.returncode == 0 else "failed"
     return {"name": name, "command": " ".join(command[1:]), "budget_s": budget, "seconds": seconds, "status": status,
@@ -228,7 +232,7 @@ def gpu_check(device: str, out: Path, date: str, scale: float = 1.0, budgets: di
         left = total - (time.perf_counter() - started)
         steps[name] = run_step(name, command, min(budgets[name], left), env)
         print(f"gpu-check: {name} {steps[name]['status']} in {steps[name]['seconds']:.1f} s "
-              f"(budget {steps[name]['budget_s']:.0f} s)", flush=True)
+              f"(budget {steps[name]['budget_s']:.3g} s)", flush=True)
     record = {"device": device, "device_name": describe_device(torch.device(device)), "date": date,
               "commit": _commit(), "torch": torch.__version__, "total_budget_s": total,
               "seconds": time.perf_counter() - started, "steps": list(steps.values()),
