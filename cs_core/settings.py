@@ -67,17 +67,25 @@ class Field:
             self._in_range(value)
         return value
 
+    def allowed(self) -> str:
+        """What the field accepts, as errors say it: "a whole number from 2 to 1000", "gd, adam or negation"."""
+        if self.choices:
+            *others, last = self.choices
+            return f"{', '.join(others)} or {last}" if others else last
+        low, high = (None if v is None else f"{v:d}" if isinstance(v, int) else f"{v:g}" for v in (self.low, self.high))
+        if low is not None and high is not None and not self.above:
+            limits = [f"from {low} to {high}"]
+        else:
+            limits = [f"{'>' if self.above else '≥'} {low}"] if low is not None else []
+            limits += [f"≤ {high}"] if high is not None else []
+        what = "a whole number" if self.kind is int else "a finite number"
+        return " ".join([what, " and ".join(limits)]).strip()
+
     def _in_range(self, value):
         low_ok = self.low is None or value > self.low or (value == self.low and not self.above)
         if math.isfinite(value) and low_ok and (self.high is None or value <= self.high):
             return
-        if self.low is not None and self.high is not None and not self.above:
-            limits = [f"from {self.low:g} to {self.high:g}"]
-        else:
-            limits = [f"{'>' if self.above else '≥'} {self.low:g}"] if self.low is not None else []
-            limits += [f"≤ {self.high:g}"] if self.high is not None else []
-        what = "a whole number" if self.kind is int else "a finite number"
-        raise InputError(" ".join([f"{self.label} must be {what}", " and ".join(limits)]).strip() + f"; got {value}")
+        raise InputError(f"{self.label} must be {self.allowed()}; got {value}")
 
 
 def _whole(value, what: str) -> int:

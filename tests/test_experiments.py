@@ -139,7 +139,7 @@ def test_published_sweeps_keep_the_papers_csgm_where_the_default_moved_on(monkey
         seen.append(settings)
         yield "final"
     monkeypatch.setattr(sys.modules["cs_core.experiments.paper"], "csgm", fake_csgm)
-    assert published_csgm(SimpleNamespace(device=torch.device("cpu")), "csgm-dcgan") == "final"
+    assert list(published_csgm(SimpleNamespace(device=torch.device("cpu")), "csgm-dcgan")) == ["final"]
     paper = PRIORS["dcgan"].paper
     assert (seen[0].optimiser, seen[0].steps, seen[0].lr, seen[0].restarts, seen[0].lam) == \
         ("adam", paper.steps, paper.lr, paper.restarts, paper.lam) == ("adam", 500, 0.1, 2, 0.001)

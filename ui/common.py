@@ -8,10 +8,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
 import math
 import os
+import queue
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -32,6 +35,7 @@ from cs_core.solvers import METHODS, Options, methods_for  # noqa: E402
 PAPER_URL = "https://arxiv.org/abs/1703.03208"
 MAX_FPS = 8                        # frames sent to the browser per second, at most
 STOP_WAIT = 1.5                    # seconds Stop waits for a frame on its way (a cancelled one never arrives)
+HEARTBEAT = 0.5                    # a handler computing in the background yields at least this often
 QUEUE_SIZE = 16                    # runs waiting for the device beyond that are refused ("queue is full")
 DISPLAY_SIDE = 224                 # images are nearest-upscaled to about this side for display
 DOMAIN_CHOICES = [("MNIST digits · 28×28", "mnist"), ("Faces · 64×64 RGB", "faces")]
@@ -76,6 +80,11 @@ def method_choices(domain: str) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- form values
+
+def slider(row, step, **kwargs) -> gr.Slider:
+    """A slider over a settings row's limits (``cs_core.tab_settings``), at its default."""
+    return gr.Slider(row.low, row.high, value=row.default, step=step, **kwargs)
+
 
 def as_int(value):
     """Gradio numbers arrive as floats; whole ones become ints, anything else goes to the core as is."""
@@ -143,7 +152,9 @@ class Runs:
         self._runs: dict[str, Run] = {}
 
     def start(self, request: gr.Request | None) -> Run:
-        run = self._runs[session_id(request)] = Run()
+        """A new run for the session; it keeps the last run's record until it records one of its own."""
+        previous = self._runs.get(session_id(request))
+        run = self._runs[session_id(request)] = Run(record=previous.record if previous else None)
         return run
 
     def get(self, request: gr.Request | None) -> Run | None:
@@ -168,34 +179,99 @@ class Runs:
         return f"{run.progress} · stopped" if run.progress else "stopped"
 
 
+def in_background(items, stop: threading.Event, beat: float = HEARTBEAT):
+    """Iterate ``items`` (a core generator) in a thread of its own and yield what it yields, or None after every
+    ``beat`` seconds without an item; so the handler reaches a ``yield`` at least that often (where a cancel
+    lands) and may stop at once. Closing this generator sets ``stop``, and the thread closes ``items`` after its
+    current item (the core reads ``stop`` through its ``should_stop``)."""
+    box: queue.Queue = queue.Queue(maxsize=1)
+    finished = False
+
+    def work():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        box.put((True, item), timeout=0.1)
+                        break
+                if stop.is_set():
+                    break
+            box.put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - handed over to the handler's thread
+            box.put((False, exc))
+        finally:
+            items.close()
+
+    threading.Thread(target=work, name="in-background", daemon=True).start()
+    try:
+        while True:
+            try:
+                more, item = box.get(timeout=beat)
+            except queue.Empty:
+                yield None
+                continue
+            if not more:
+                finished = True
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        if not finished:
+            stop.set()
+
+
 # ---------------------------------------------------------------- errors
 
+LOG = logging.getLogger("csgm.app")
+if not LOG.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+
+
 @contextlib.contextmanager
-def _shown(oom: str | None):
+def _shown(oom: str | None, where: str):
+    """The visitor sees what went wrong; the server log gets one line per input error and the traceback (under
+    the id shown to the visitor) of anything unexpected."""
     try:
         yield
+    except gr.Error:
+        raise
     except InputError as exc:
-        raise gr.Error(str(exc)) from None
+        LOG.info("input error in %s: %s", where, exc)
+        raise gr.Error(str(exc), print_exception=False) from None
     except torch.cuda.OutOfMemoryError:
         if oom is None:
             raise
-        raise gr.Error(oom) from None
+        LOG.warning("out of memory in %s", where)
+        raise gr.Error(oom, print_exception=False) from None
+    except Exception:
+        ident = uuid.uuid4().hex[:8]
+        LOG.exception("internal error %s in %s", ident, where)
+        raise gr.Error(f"internal error (id {ident}): this is a fault of the app, not of your settings",
+                       print_exception=False) from None
 
 
 def user_errors(fn=None, *, oom: str | None = None):
     """Decorate a handler (plain or streaming): the core's ``InputError`` (which names the field and its range)
-    becomes a ``gr.Error`` with the same text; given ``oom``, running out of GPU memory becomes ``gr.Error(oom)``."""
+    becomes a ``gr.Error`` with the same text (one line in the server log, no traceback); given ``oom``, running
+    out of GPU memory becomes ``gr.Error(oom)``; any other exception is logged with its traceback under an id,
+    and the visitor sees "internal error (id …)"."""
     if fn is None:
         return functools.partial(user_errors, oom=oom)
+    where = getattr(fn, "__name__", "handler")
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def streaming(*args, **kwargs):
-            with _shown(oom):
+            with _shown(oom, where):
                 yield from fn(*args, **kwargs)
         return streaming
 
     @functools.wraps(fn)
     def plain(*args, **kwargs):
-        with _shown(oom):
+        with _shown(oom, where):
             return fn(*args, **kwargs)
     return plain

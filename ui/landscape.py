@@ -15,29 +15,27 @@ import pandas as pd
 import torch
 
 from cs_core.devices import describe_device, resolve_device
-from cs_core.errors import InputError
-from cs_core.landscape.descent import METHODS, check_method, check_steps, descend
+from cs_core.landscape.descent import METHODS, descend
 from cs_core.landscape.phase import phase_transition
 from cs_core.landscape.raster import EndsRaster, PathsRaster
 from cs_core.landscape.rho import rho
-from cs_core.landscape.risk import check_noise
-from cs_core.landscape.scene import check_starts, descent_problem, heat_map, slice_map, slice_problem
+from cs_core.landscape.scene import descent_problem, heat_map, slice_map, slice_problem
 from cs_core.priors import PRIORS
+from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, PRESETS, checked, row
 
 from . import kiosk
-from .common import HIDDEN, MAX_FPS, Runs, as_int, max_seconds, user_errors
+from .common import HIDDEN, MAX_FPS, Runs, in_background, max_seconds, slider, user_errors
 
 TITLE = "Why descent works"
 ELEM_ID = "landscape-tab"
-PRESETS = {"2 layers, wide": [50, 500], "3 layers": [20, 100, 500]}
 K = 2
 GRID = 160                 # heat-map points per side
 FRAME_SECONDS = 1 / MAX_FPS
 MIN_FRAMES = 12            # frames of a run, at least: the paths visibly move however fast the maths
 ENDS_TOP = 2.3             # top of the end-point plot's ‖z‖/‖z*‖ axis: the heat map's box reaches 1.6·√2
 PHASE_M = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
-PHASE_TRIALS, PHASE_STEPS = 16, 200
-SLICE_GRID = {"vae": 60, "dcgan": 20}
+PHASE_TRIALS = 16
+SLICE_GRID = {"mnist": 60, "faces": 20}  # the slice's grid points per side, by the prior's domain
 RUNS = Runs()              # one run per browser session; every panel's Stop stops it
 PICTURE = dict(type="numpy", format="png", interactive=False, buttons=["fullscreen"])  # frames drawn by .raster
 
@@ -52,12 +50,6 @@ stuck near that one negative multiple of z*.
 the only trap lies on the far side of 0, where f(−z) < f(z); jumping to −z whenever that holds leaves descent
 nothing to get stuck in, so it converges to z* with m linear in k.
 """
-
-
-def _widths(preset: str) -> list[int]:
-    if preset not in PRESETS:
-        raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    return PRESETS[preset]
 
 
 _guarded = user_errors(oom="the GPU ran out of memory; use fewer starts or a smaller m")
@@ -98,11 +90,9 @@ def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Reque
     stop = RUNS.start(request).stop
     began = time.monotonic()
     device = resolve_device("auto")
-    widths = _widths(preset)
-    method = check_method(method)
-    m, starts, steps, seed = as_int(m), as_int(starts), check_steps(as_int(steps)), as_int(seed)
-    risk, z0, heat, ends = _descent_scene(tuple(widths), m, check_noise(noise), seed, check_starts(starts, "starts"),
-                                          device)
+    s = checked(LANDSCAPE, preset, m, noise, starts, method, steps, seed)
+    widths, method, m, starts, steps, seed = list(PRESETS[s.preset]), s.method, s.m, s.starts, s.steps, s.seed
+    risk, z0, heat, ends = _descent_scene(tuple(widths), m, s.noise, seed, starts, device)
     paths, pace = [], Pace(steps)
     head = f"{METHODS[method]} · widths {widths} · m = {m} · {describe_device(device)}"
     for snap in descend(risk, z0, method, steps, every=1):
@@ -127,15 +117,21 @@ def run_phase(preset, steps, seed, request: gr.Request = None):
     """Success rate vs m for plain GD and the negation scheme (k = 2, the preset's widths), one m at a time."""
     stop = RUNS.start(request).stop
     device = resolve_device("auto")
-    widths = _widths(preset)
+    s = checked(LANDSCAPE_PHASE, preset, steps, seed)
+    widths = list(PRESETS[s.preset])
     rows, began = [], time.monotonic()
-    points = phase_transition(K, widths, PHASE_M, PHASE_TRIALS, as_int(steps) or PHASE_STEPS, as_int(seed), device)
-    for point in points:
-        rows += [{"m": point.m, "success rate": rate, "method": METHODS[name]} for name, rate in point.success.items()]
+    points = phase_transition(K, widths, PHASE_M, PHASE_TRIALS, s.steps, s.seed, device)
+    for point in in_background(points, stop):
         stopped, timed_out = stop.is_set(), time.monotonic() - began > max_seconds()
-        last = point.m == PHASE_M[-1] or stopped or timed_out
+        if point is None and not (stopped or timed_out):
+            yield gr.skip(), gr.skip()  # a point on its way: a yield that changes nothing, where a cancel can land
+            continue
+        if point is not None:
+            rows += [{"m": point.m, "success rate": rate, "method": METHODS[name]}
+                     for name, rate in point.success.items()]
+        last = (point is not None and point.m == PHASE_M[-1]) or stopped or timed_out
         state = ("stopped" if stopped else "time limit" if timed_out else "done") if last else "running"
-        yield (f"phase transition · widths {widths} · {PHASE_TRIALS} trials per m · m = {point.m} "
+        yield (f"phase transition · widths {widths} · {PHASE_TRIALS} trials per m · m = {rows[-1]['m'] if rows else '–'} "
                f"({len(rows) // 2}/{len(PHASE_M)}) · {state}", pd.DataFrame(rows))
         if last:
             return
@@ -145,18 +141,22 @@ def run_phase(preset, steps, seed, request: gr.Request = None):
 def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
     """f on the plane through z*, −z* and 0 of a trained prior, with CSGM's restarts (Adam at the prior's
     learning rate) projected onto it as they move."""
-    stop = RUNS.start(request).stop
-    if prior_name not in PRIORS:
-        raise InputError(f"unknown prior {prior_name!r}; choose from {', '.join(PRIORS)}")
-    prior = PRIORS[prior_name]
-    device = resolve_device("auto")
-    m, restarts, seed = as_int(m), as_int(restarts), as_int(seed)
-    risk, plane, starts = slice_problem(prior.load(device), prior.latent_dim, m, 0.0, seed, restarts, device)
-    yield f"{prior_name.upper()} · m = {m} · computing the slice ({SLICE_GRID[prior_name]}² points) · running", None
-    picture = PathsRaster(slice_map(risk, plane, SLICE_GRID[prior_name]),
-                          f"{prior_name.upper()}: log f on the plane through z*, −z*, 0", "along z* (units of ‖z*‖)",
-                          "random orthogonal direction", spurious_label="−z*")
-    steps, every, began = prior.adam.steps, 5, time.monotonic()
+    stop, began = RUNS.start(request).stop, time.monotonic()
+    s = checked(LANDSCAPE_SLICE, prior_name, m, restarts, seed)
+    prior_name, m, restarts = s.prior, s.m, s.restarts
+    prior, device = PRIORS[prior_name], resolve_device("auto")
+    risk, plane, starts = slice_problem(prior.load(device), prior.latent_dim, m, 0.0, s.seed, restarts, device)
+    grid = SLICE_GRID[prior.domain]
+    yield f"{prior_name.upper()} · m = {m} · computing the slice ({grid}² points) · running", None
+    for heat in in_background((slice_map(risk, plane, grid) for _ in range(1)), stop):
+        if stop.is_set() or time.monotonic() - began > max_seconds():
+            yield f"{prior_name.upper()} · m = {m} · {'stopped' if stop.is_set() else 'time limit'}", None
+            return
+        if heat is None:
+            yield gr.skip(), gr.skip()  # a yield that changes nothing, where a cancel can land
+    picture = PathsRaster(heat, f"{prior_name.upper()}: log f on the plane through z*, −z*, 0",
+                          "along z* (units of ‖z*‖)", "random orthogonal direction", spurious_label="−z*")
+    steps, every = prior.adam.steps, 5
     paths, pace = [], Pace(steps, every)
     for snap in descend(risk, starts, "adam", steps, prior.adam.lr, every=every):
         paths.append(plane.project(snap.z[0]).cpu().numpy())
@@ -181,11 +181,13 @@ def build(demo: gr.Blocks) -> None:
                               info="2 layers: widths 50, 500 · 3 layers: 20, 100, 500", elem_id="ls-preset")
             method = gr.Radio([(label, name) for name, label in METHODS.items()], value="gd", label="Method",
                               elem_id="ls-method")
-            m = gr.Slider(2, 1000, value=200, step=1, label="m (measurements)", elem_id="ls-m")
-            noise = gr.Slider(0, 0.2, value=0, step=0.01, label="noise σ (‖G(z*)‖ = 1)", elem_id="ls-noise")
-            starts = gr.Slider(1, 128, value=32, step=1, label="random starts", elem_id="ls-starts")
-            steps = gr.Slider(10, 1000, value=100, step=10, label="steps", elem_id="ls-steps")
-            seed = gr.Number(0, precision=0, label="seed", elem_id="ls-seed")
+            m = slider(row(LANDSCAPE, "m"), 1, label="m (measurements)", elem_id="ls-m")
+            noise = slider(row(LANDSCAPE, "noise"), 0.01, label="noise σ (‖G(z*)‖ = 1)", elem_id="ls-noise")
+            starts = slider(row(LANDSCAPE, "starts"), 1, label="random starts", elem_id="ls-starts")
+            steps = slider(row(LANDSCAPE, "steps"), 10, label="steps", elem_id="ls-steps")
+            seed_row = row(LANDSCAPE, "seed")
+            seed = gr.Number(seed_row.default, precision=0, minimum=seed_row.low, maximum=seed_row.high, label="seed",
+                             elem_id="ls-seed")
             with gr.Row():
                 run_btn = gr.Button("Run", variant="primary", elem_id="ls-run-btn", min_width=90)
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="ls-stop-btn", min_width=90)
@@ -200,7 +202,7 @@ def build(demo: gr.Blocks) -> None:
             with gr.Column(scale=1, min_width=280):
                 gr.Markdown(f"k = 2, the generator chosen above, {PHASE_TRIALS} random problems per m, one random "
                             f"start each; success: ‖ẑ − z*‖/‖z*‖ < 10⁻³. Theory: m ∝ k·d suffices.")
-                phase_steps = gr.Slider(50, 500, value=PHASE_STEPS, step=50, label="steps", elem_id="ls-phase-steps")
+                phase_steps = slider(row(LANDSCAPE_PHASE, "steps"), 50, label="steps", elem_id="ls-phase-steps")
                 with gr.Row():
                     phase_btn = gr.Button("Run phase transition", variant="primary", elem_id="ls-phase-btn")
                     phase_stop = gr.Button("Stop", variant="stop", elem_id="ls-phase-stop-btn")
@@ -217,8 +219,8 @@ def build(demo: gr.Blocks) -> None:
                             "(Adam at the paper's learning rate for the prior) projected onto it. Real generators "
                             "are not random: how far does the picture carry? The DCGAN slice takes a while on a CPU.")
                 prior = gr.Radio(list(PRIORS), value="vae", label="Prior", elem_id="ls-prior")
-                slice_m = gr.Slider(10, 2000, value=100, step=10, label="m", elem_id="ls-slice-m")
-                restarts = gr.Slider(1, 16, value=6, step=1, label="CSGM restarts", elem_id="ls-restarts")
+                slice_m = slider(row(LANDSCAPE_SLICE, "m"), 10, label="m", elem_id="ls-slice-m")
+                restarts = slider(row(LANDSCAPE_SLICE, "restarts"), 1, label="CSGM restarts", elem_id="ls-restarts")
                 with gr.Row():
                     slice_btn = gr.Button("Draw the slice", variant="primary", elem_id="ls-slice-btn")
                     slice_stop = gr.Button("Stop", variant="stop", elem_id="ls-slice-stop-btn")
@@ -235,5 +237,6 @@ def build(demo: gr.Blocks) -> None:
                     api_name="landscape_phase", **events)
     slice_btn.click(kiosk.preempting(run_slice), [prior, slice_m, restarts, seed], [slice_status, slice_plot],
                     api_name="landscape_slice", **events)
-    for button in (stop_btn, phase_stop, slice_stop):
+    stop_btn.click(RUNS.stop, None, None, api_name="landscape_stop", show_progress="hidden")
+    for button in (phase_stop, slice_stop):  # the same Stop: the session's landscape run, whichever panel's
         button.click(RUNS.stop, None, None, **HIDDEN)

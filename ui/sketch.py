@@ -22,18 +22,19 @@ from cs_core.errors import InputError
 from cs_core.priors import PRIORS
 from cs_core.sketching.distance import ENERGY
 from cs_core.sketching.figures import GRID, density_image
-from cs_core.sketching.frequencies import LAWS, check_m
-from cs_core.sketching.learn import DEFAULT, MAX_M, Recipe, gaussian_distance, learn, prepare, toy
+from cs_core.sketching.frequencies import LAWS
+from cs_core.sketching.learn import DEFAULT, Recipe, gaussian_distance, learn, prepare, toy
 from cs_core.sketching.points import MAX_FILE_BYTES, load_points, normalise, split, stroke_points
 from cs_core.sketching.toys import TOYS
+from cs_core.tab_settings import SKETCH, checked, row
 
 from . import kiosk
-from .common import HIDDEN, Runs, as_int, max_seconds, user_errors
+from .common import HIDDEN, Runs, in_background, max_seconds, slider, user_errors
 
 TITLE = "Learn from a sketch"
 ELEM_ID = "sketch-tab"
-DRAWING, FILE = "your drawing", "your file"
-SOURCES = [*TOYS, DRAWING, FILE]
+SOURCES = list(row(SKETCH, "dataset").choices)  # the toy sets, a drawing, a file
+DRAWING, FILE = SOURCES[-2:]
 FRAMES = 15                           # frames of a training run (each measures the held-out distance, ~0.1 s)
 SIDE = 288                            # pixels of the square pictures of [-1, 1]²
 CURVE_POINTS = 300                    # the loss curve is thinned to about this many points
@@ -102,15 +103,19 @@ def _upload_path(upload) -> str:
     return upload if isinstance(upload, str) else getattr(upload, "name", str(upload))
 
 
-def _recipe(m, law, steps) -> Recipe:
-    return replace(DEFAULT, m=check_m(as_int(m), MAX_M), freq=law, steps=as_int(steps))
+def _settings(dataset, m, law, steps, seed):
+    """The tab's settings, each through its row of ``cs_core.tab_settings.SKETCH``."""
+    return checked(SKETCH, dataset=dataset, m=m, law=law, steps=steps, seed=seed)
+
+
+def _recipe(s) -> Recipe:
+    return replace(DEFAULT, m=s.m, freq=s.law, steps=s.steps)
 
 
 def make_sketch(dataset: str, m, law: str, seed, drawing=None, upload=None, steps=DEFAULT.steps) -> dict:
     """The data's train/held-out split, frequencies and sketch, as ``sketch fit`` computes them."""
-    recipe, seed = _recipe(m, law, steps), as_int(seed)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise InputError(f"the seed must be a whole number ≥ 0; got {seed}")
+    s = _settings(dataset, m, law, steps, seed)
+    recipe, seed = _recipe(s), s.seed
     if dataset in TOYS:
         train, heldout = toy(dataset, recipe, seed)
         source = dataset
@@ -119,12 +124,10 @@ def make_sketch(dataset: str, m, law: str, seed, drawing=None, upload=None, step
         points = stroke_points(mask, recipe.n + recipe.heldout, seed)
         train, heldout = points[:recipe.n], points[recipe.n:]
         source = hashlib.sha1(np.packbits(mask).tobytes()).hexdigest()
-    elif dataset == FILE:
+    else:  # FILE (the row allows nothing else)
         path = _upload_path(upload)
         train, heldout = split(normalise(load_points(path, "the file")), recipe.heldout, seed)
         source = path
-    else:
-        raise InputError(f"unknown dataset {dataset!r}; choose {', '.join(SOURCES)}")
     prepared = prepare(train, heldout, recipe, seed)
     return {"key": (dataset, source, recipe.m, recipe.freq, seed), "prepared": prepared,
             "gaussian": gaussian_distance(prepared, seed),
@@ -165,21 +168,35 @@ def _curve(losses: list[float], distances: list[tuple[int, float]], untrained: f
     return pd.concat(parts, ignore_index=True)
 
 
+def _training(state, s, drawing, upload, should_stop):
+    """The sketch (``state``'s, when it is of the same toy set and settings), then the training's snapshots."""
+    recipe = _recipe(s)
+    if not state or state["key"][0] != s.dataset or state["key"][2:] != (recipe.m, recipe.freq, s.seed) \
+            or s.dataset in (DRAWING, FILE):
+        state = make_sketch(s.dataset, s.m, s.law, s.seed, drawing, upload, s.steps)
+    yield state
+    yield from learn(state["prepared"], recipe, s.seed, resolve_device("auto"), every=-(-recipe.steps // FRAMES),
+                     should_stop=should_stop)
+
+
 @user_errors
 def train(dataset, m, law, steps, seed, state, drawing=None, upload=None, request: gr.Request = None):
     """Train button: stream the generator's samples over the data, the loss and held-out distance curves
     against both baselines (``sketch fit`` with the same settings gives the same numbers)."""
-    stop = RUNS.start(request).stop
-    recipe, started = _recipe(m, law, steps), time.monotonic()
-    if not state or state["key"][0] != dataset or state["key"][2:] != (recipe.m, recipe.freq, as_int(seed)) \
-            or dataset in (DRAWING, FILE):
-        state = make_sketch(dataset, m, law, seed, drawing, upload, steps)
-    prepared, gaussian = state["prepared"], state["gaussian"]
-    background = _scatter(_blank(), prepared.heldout, GREY)
+    stop, started = RUNS.start(request).stop, time.monotonic()
+    s = _settings(dataset, m, law, steps, seed)
+    recipe = _recipe(s)
     deadline = lambda: stop.is_set() or time.monotonic() - started > max_seconds()  # noqa: E731
     distances, first = [], None
-    for snap in learn(prepared, recipe, as_int(seed), resolve_device("auto"), every=-(-recipe.steps // FRAMES),
-                      should_stop=deadline):
+    for snap in in_background(_training(state, s, drawing, upload, deadline), stop):
+        if snap is None:  # sketching or between frames: a yield that changes nothing, where a cancel can land
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            continue
+        if isinstance(snap, dict):  # the sketch
+            state = snap
+            gaussian = state["gaussian"]
+            background = _scatter(_blank(), state["prepared"].heldout, GREY)
+            continue
         first = first if first is not None else snap.distance
         distances.append((snap.step, snap.distance))
         word = "running"
@@ -228,11 +245,12 @@ def build(demo: gr.Blocks) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             dataset = gr.Radio(SOURCES, value="spiral", label="Dataset", elem_id="sketch-dataset")
-            m = gr.Slider(10, 5000, value=DEFAULT.m, step=10, label="sketch size m (frequencies)", elem_id="sketch-m")
+            m = slider(row(SKETCH, "m"), 10, label="sketch size m (frequencies)", elem_id="sketch-m")
             law = gr.Radio(list(LAWS), value=DEFAULT.freq, label="frequency law", elem_id="sketch-law")
-            steps = gr.Slider(100, 3000, value=DEFAULT.steps, step=100, label="training steps",
+            steps = slider(row(SKETCH, "steps"), 100, label="training steps",
                               elem_id="sketch-steps")
-            seed = gr.Number(0, precision=0, minimum=0, label="seed", elem_id="sketch-seed")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=row(SKETCH, "seed").high, label="seed",
+                             elem_id="sketch-seed")
             with gr.Row():
                 sketch_btn = gr.Button("Sketch", elem_id="sketch-btn", min_width=80)
                 train_btn = gr.Button("Train", variant="primary", elem_id="sketch-train-btn", min_width=80)
@@ -272,4 +290,4 @@ def build(demo: gr.Blocks) -> None:
                     [state, samples_img, loss_plot, status], api_name="sketch_train", concurrency_limit=1)
     drawing.input(lambda: DRAWING, None, dataset, **HIDDEN)       # drawing or uploading selects that data
     upload.upload(lambda: FILE, None, dataset, **HIDDEN)
-    stop_btn.click(RUNS.stop, None, None, **HIDDEN)
+    stop_btn.click(RUNS.stop, None, None, api_name="sketch_stop", show_progress="hidden")

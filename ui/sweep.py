@@ -12,15 +12,15 @@ import pandas as pd
 from PIL import Image as _PILImage
 
 from cs_core.devices import describe_device, resolve_device
-from cs_core.errors import InputError
 from cs_core.experiments.figure import summarise
 from cs_core.experiments.paper import PAPER_M, RESULTS_DIR, sweep
 from cs_core.experiments.splits import SOURCES, load_images
 from cs_core.palette import method_color
 from cs_core.solvers import METHODS
+from cs_core.tab_settings import SWEEP, checked, row, sweep_ms
 
-from .common import (DOMAIN_CHOICES, HIDDEN, Runs, as_int, default_methods, method_choices, method_label,
-                     user_errors)
+from .common import (DOMAIN_CHOICES, HIDDEN, Runs, default_methods, in_background, max_seconds, method_choices,
+                     method_label, user_errors)
 
 TITLE = "Measurements vs error"
 ELEM_ID = "sweep-tab"
@@ -29,6 +29,7 @@ SWEEP_SOURCES = {"mnist": ["heldout", "real"], "faces": ["inrange", "real"]}
 SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
 RUNS = Runs()                                  # the sweep per browser session, for Stop
 SWEEP_COLUMNS = ["method", "m", "images", "mean MSE", "± 95 % CI", "log10 mean MSE"]
+IMAGES = row(SWEEP, "images")                  # its slider's limits
 
 
 def sweep_figure(domain: str, source: str):
@@ -67,39 +68,42 @@ def _sweep_outputs(rows: list[dict], methods: list[str]):
 def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = None, progress=gr.Progress()):
     """A small error-vs-m sweep (``cs_core.experiments.paper.sweep``, noiseless, seed 0); streams the curve and the
     table after each finished (method, m) group, moves the progress bar after each image; the status ends
-    with ``done`` (or ``stopped``)."""
-    rows, stop = None, RUNS.start(request).stop
-    try:
-        device = resolve_device("auto")
-        methods, ms = list(dict.fromkeys(methods or [])), sorted({as_int(m) for m in ms or []})
-        if not ms:
-            raise InputError("choose at least one value of m")
-        count = as_int(images)
-        n_images = len(load_images(domain, source, count).names)
-        groups, started = len(methods) * len(ms), time.perf_counter()
-        head = f"device {describe_device(device)} · {domain}/{source} · {n_images} image{'' if n_images == 1 else 's'}"
-        yield f"{head} · 0/{groups} groups · running", None, pd.DataFrame(columns=SWEEP_COLUMNS)
-        collected, finished = [], 0
-        total = groups * n_images
-        progress(0, desc=f"0/{total} reconstructions")
-        rows = sweep(domain, methods, ms, source, count, 0.0, 0, device)
-        for row in rows:
-            collected.append(row)
-            progress(len(collected) / total, desc=f"{len(collected)}/{total} reconstructions "
-                                                  f"(last: {row['method']}, m = {row['m']})")
-            if stop.is_set():
-                yield f"{head} · {finished}/{groups} groups · stopped", gr.skip(), gr.skip()
-                return
-            if sum(r["method"] == row["method"] and r["m"] == row["m"] for r in collected) < n_images:
-                continue
-            finished += 1
-            curve, table = _sweep_outputs(collected, methods)
-            state = "done" if finished == groups else "running"
-            yield (f"{head} · {finished}/{groups} groups (last: {row['method']}, m = {row['m']}) · "
-                   f"{time.perf_counter() - started:.1f} s · {state}", curve, table)
-    finally:
-        if rows is not None:
-            rows.close()  # Stop: let the solvers go now
+    with ``done``, ``stopped`` or ``time limit``."""
+    run = RUNS.start(request)
+    stop, began = run.stop, time.monotonic()
+    s = checked(SWEEP, domain, methods, ms, images, source)
+    device = resolve_device("auto")
+    methods, ms = list(dict.fromkeys(s.methods)), sweep_ms(s.domain, s.ms, PAPER_M)
+    n_images = len(load_images(s.domain, s.source, s.images).names)
+    groups, started = len(methods) * len(ms), time.perf_counter()
+    head = f"device {describe_device(device)} · {s.domain}/{s.source} · {n_images} image{'' if n_images == 1 else 's'}"
+    yield f"{head} · 0/{groups} groups · running", None, pd.DataFrame(columns=SWEEP_COLUMNS)
+    collected, finished = [], 0
+    total = groups * n_images
+    progress(0, desc=f"0/{total} reconstructions")
+    over_time = lambda: time.monotonic() - began > max_seconds()  # noqa: E731
+    rows = sweep(s.domain, methods, ms, s.source, s.images, 0.0, 0, device,
+                 should_stop=lambda: stop.is_set() or over_time())
+    for row in in_background(rows, stop):
+        if stop.is_set() or over_time():
+            state = "stopped" if stop.is_set() else f"time limit of {max_seconds():g} s per run reached · stopped"
+            yield f"{head} · {finished}/{groups} groups · {state}", gr.skip(), gr.skip()
+            return
+        if row is None:  # still computing: a yield that changes nothing, where a cancel can land
+            yield gr.skip(), gr.skip(), gr.skip()
+            continue
+        collected.append(row)
+        progress(len(collected) / total, desc=f"{len(collected)}/{total} reconstructions "
+                                              f"(last: {row['method']}, m = {row['m']})")
+        if sum(r["method"] == row["method"] and r["m"] == row["m"] for r in collected) < n_images:
+            continue
+        finished += 1
+        curve, table = _sweep_outputs(collected, methods)
+        state = "done" if finished == groups else "running"
+        yield (f"{head} · {finished}/{groups} groups (last: {row['method']}, m = {row['m']}) · "
+               f"{time.perf_counter() - started:.1f} s · {state}", curve, table)
+    if finished < groups:  # the rows ended early: Stop or the time limit between two checks
+        yield f"{head} · {finished}/{groups} groups · stopped", gr.skip(), gr.skip()
 
 
 def _sweep_domain_form(domain, source=None):
@@ -127,7 +131,8 @@ def build(demo: gr.Blocks) -> None:
                                        value=default_methods(domain0), label="Methods", elem_id="sweep-methods")
             ms = gr.CheckboxGroup(all_m, value=SWEEP_DEFAULT_M[domain0], label="m values (the paper's)",
                                   elem_id="sweep-m")
-            images = gr.Slider(1, 10, value=3, step=1, label="number of images", elem_id="sweep-images")
+            images = gr.Slider(IMAGES.low, IMAGES.high, value=IMAGES.default, step=1, label="number of images",
+                               elem_id="sweep-images")
             source = gr.Radio(list(SOURCES), value=SWEEP_SOURCES[domain0][0], label="Images",
                               info="heldout: MNIST test digits · inrange: G(z) of the prior · "
                                    "real: the gallery's off-range images (photos, a letter)",
@@ -155,7 +160,7 @@ def build(demo: gr.Blocks) -> None:
 
     run_btn.click(run_small_sweep, [domain, methods, ms, images, source], [status, plot, table],
                   api_name="sweep", concurrency_limit=1, show_progress="full", show_progress_on=[progress_bar])
-    stop_btn.click(RUNS.stop, None, None, **HIDDEN)
+    stop_btn.click(RUNS.stop, None, None, api_name="sweep_stop", show_progress="hidden")
     domain.input(_sweep_domain_form, [domain], [methods, ms, source, figure, caption], **HIDDEN)
     source.input(lambda d, s: sweep_figure(d, s), [domain, source], [figure, caption], **HIDDEN)
     demo.load(_sweep_domain_form, [domain, source], [methods, ms, source, figure, caption], **HIDDEN)

@@ -15,7 +15,7 @@ import functools
 import math
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from ..domains import get_domain
 from ..errors import InputError
 from ..operators import build_operator
 from ..problem import OPERATOR_STREAM, make_problem, stream
-from ..session import run_to_end
+from ..session import run_methods
 from ..solvers import Options, check_methods
 from ..solvers.csgm import CSGMSettings, csgm
 from ..solvers.lasso import LassoSettings, fista
@@ -46,6 +46,7 @@ TUNED = ("lasso-", "tv")  # methods whose λ ratio the validation rule chooses
 # validation-chosen λ ratios were computed with the constant power-iteration step; the solver's default
 # (working sets) reaches the same minimiser along another path, so its errors at a fixed iteration count differ
 PUBLISHED_LASSO_STEP = "power"
+STOP_EVERY = 5  # a stoppable sweep looks at its stop condition every 5 solver iterations
 
 
 def settings_of(defaults) -> CSGMSettings:
@@ -101,14 +102,29 @@ def sensor_snapshot(problem) -> Snapshot:
                          problem.truth, final=True)
 
 
-def published_csgm(problem, method: str) -> Snapshot | None:
-    """``csgm-<prior>``'s final snapshot with the prior's ``paper`` settings, which every published sweep of it
-    used; None for every other method (they run from the registry)."""
+def published_csgm(problem, method: str, every: int | None = None) -> Iterator[Snapshot] | None:
+    """``csgm-<prior>``'s snapshots with the prior's ``paper`` settings, which every published sweep of it
+    used (the final one, or one every ``every`` steps); None for every other method (they run from the registry)."""
     from ..priors import PRIORS
     prior = PRIORS.get(method.removeprefix("csgm-")) if method.startswith("csgm-") else None
     if prior is None or prior.paper is None:
         return None
-    *_, final = csgm(problem, prior.load(problem.device), prior.latent_dim, settings_of(prior.paper), None, method)
+    return csgm(problem, prior.load(problem.device), prior.latent_dim, settings_of(prior.paper), every, method)
+
+
+def solve(problem, method: str, options: Options, should_stop: Callable[[], bool] | None = None) -> Snapshot | None:
+    """The method's final snapshot on ``problem`` as the sweep runs it; with ``should_stop``, a snapshot every
+    ``STOP_EVERY`` iterations checks it, and None comes back as soon as it is true."""
+    if method == SENSOR:
+        return sensor_snapshot(problem)
+    every = STOP_EVERY if should_stop else None
+    snaps = published_csgm(problem, method, every) or \
+        (frame.latest[method] for frame in run_methods(problem, [method], options, every))
+    final = None
+    for final in snaps:
+        if should_stop and should_stop():
+            snaps.close()
+            return None
     return final
 
 
@@ -132,9 +148,10 @@ def point_m(domain: str, operator: str, point: dict) -> int:
 
 def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
           seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
-          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None
-          ) -> Iterator[dict]:
-    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped.
+          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None,
+          should_stop: Callable[[], bool] | None = None) -> Iterator[dict]:
+    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped;
+    the rows end early once ``should_stop()`` is true (checked every ``STOP_EVERY`` solver iterations).
     ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
     app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
     540 with the per-image rule), e.g. enough to converge, to compare two λ choices at equal optimisation."""
@@ -163,9 +180,10 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
             for start in range(0, len(todo), BATCH[domain]):
                 chunk = todo[start:start + BATCH[domain]]
                 problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
-                final = sensor_snapshot(problem) if method == SENSOR else \
-                    published_csgm(problem, method) or \
-                    run_to_end(problem, [method], Options(iterations=iterations, lam_ratio=ratio, lasso_step=step))[method]
+                final = solve(problem, method, Options(iterations=iterations, lam_ratio=ratio, lasso_step=step),
+                              should_stop)
+                if final is None:
+                    return
                 for j, index in enumerate(chunk):
                     yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
                            "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import InputError
 
-MAX_FEATURES_PER_CHUNK = 20_000_000  # chunk rows × m bounded so one chunk's features fit in memory
+MAX_FEATURES_PER_CHUNK = 2_000_000  # rows × m of one block of features: about 100 MB of float64 temporaries
 
 
 @dataclass(frozen=True)
@@ -102,5 +102,8 @@ def merge(sketches: list[Sketch]) -> Sketch:
 
 
 def sketch_density(sketch: Sketch, omega: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """⟨z_X, Φ(c)⟩ at each row c of ``points``: (1/N) Σ_i κ̂(x_i, c), the smoothed density the sketch encodes."""
-    return features(points.to(omega.device), omega) @ sketch.values.to(omega.dtype)
+    """⟨z_X, Φ(c)⟩ at each row c of ``points``: (1/N) Σ_i κ̂(x_i, c), the smoothed density the sketch encodes
+    (in row blocks, as ``chunk_sums``)."""
+    rows, values = max(1, MAX_FEATURES_PER_CHUNK // omega.shape[1]), sketch.values.to(omega.dtype)
+    return torch.cat([features(points[start:start + rows].to(omega.device), omega) @ values
+                      for start in range(0, points.shape[0], rows)])

@@ -121,11 +121,12 @@ def run_settings(settings: ReconstructSettings, request: gr.Request = None):
         problem, options, crop = problem_of(settings)
         methods = list(dict.fromkeys(settings.methods))
         frames = run_methods(problem, list(settings.methods), options, every=EVERY)
-        run.record = RunRecord(problem.truth, problem.view(), {n: method_label(n) for n in methods}, problem.operator.m)
+        record = RunRecord(problem.truth, problem.view(), {n: method_label(n) for n in methods}, problem.operator.m)
         started = time.perf_counter()
         run.progress = f"device {describe_device(problem.device)}" + (f" · {crop.note}" if crop else "")
         yield (f"{run.progress} · starting", *[gr.skip()] * (len(OUTPUT_NAMES) - 1))
         frame = next(frames)  # priors are loaded and the methods checked before the first frame
+        run.record = record   # the exports keep the last run's record until this one has a frame
         yield from _stream(run, problem, options, methods, frame, frames, started, crop.note if crop else "")
     finally:
         run.finished.set()
