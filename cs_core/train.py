@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .errors import InputError
 from .priors import mnist_data
 from .priors.checkpoints import CHECKPOINT_DIR, sha256_file
 from .priors.vae import VAE
@@ -123,20 +124,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=DEFAULT_LR)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
-    sk = sub.add_parser("sketch-mnist", help="train the MNIST prior `sketch` from a sketch of the train digits (~10 min)")
-    sk.add_argument("--m", type=int, default=sketch_mnist.DEFAULT_M)
-    sk.add_argument("--steps", type=int, default=sketch_mnist.DEFAULT_STEPS)
-    sk.add_argument("--batch", type=int, default=sketch_mnist.DEFAULT_BATCH)
-    sk.add_argument("--lr", type=float, default=sketch_mnist.DEFAULT_LR)
-    sk.add_argument("--seed", type=int, default=sketch_mnist.DEFAULT_SEED)
-    sk.add_argument("--scales", default=",".join(map(str, sketch_mnist.DEFAULT_SCALES)), help="kernel widths as multiples of σ, comma-separated (m split evenly)")
+    sk = sub.add_parser("sketch-mnist", help="train the MNIST prior `sketch` from sketches of the train digits (~10 min)")
+    spec, fit = sketch_mnist.SketchSpec(), sketch_mnist.TrainSettings()
+    sk.add_argument("--m", type=int, default=spec.m, help="frequencies of the whole-digit sketch")
+    sk.add_argument("--m-patch", type=int, default=spec.m_patch, help="frequencies of the 7×7-patch sketch")
+    sk.add_argument("--scales", default=",".join(map(str, spec.global_scales)),
+                    help="kernel widths of the whole-digit sketch as multiples of σ, comma-separated (m split evenly)")
+    sk.add_argument("--steps", type=int, default=fit.steps)
+    sk.add_argument("--batch", type=int, default=fit.batch)
+    sk.add_argument("--lr", type=float, default=fit.lr)
+    sk.add_argument("--patch-weight", type=float, default=fit.patch_weight, help="w_p, the patch term's weight")
+    sk.add_argument("--seed", type=int, default=spec.seed)
     sk.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
     args = parser.parse_args(argv)
     if args.target == "sketch-mnist":
-        scales = tuple(float(v) for v in args.scales.split(","))
-        meta = sketch_mnist.train_sketch_mnist(args.m, args.steps, args.batch, args.lr, args.seed, args.out_dir,
-                                               scales=scales)
-        print(f"wrote {Path(args.out_dir) / meta['file']}: sketch {meta['sketch']['seconds']} s, train {meta['train_seconds']} s")
+        try:
+            scales = tuple(float(v) for v in args.scales.split(","))
+        except ValueError:
+            parser.exit(2, f"error: --scales must be numbers separated by commas; got {args.scales!r}\n")
+        spec = sketch_mnist.SketchSpec(args.m, scales, args.m_patch, seed=args.seed)
+        fit = sketch_mnist.TrainSettings(args.steps, args.batch, args.lr, patch_weight=args.patch_weight)
+        try:
+            meta = sketch_mnist.train_sketch_mnist(spec, fit, args.out_dir)
+        except InputError as exc:
+            parser.exit(2, f"error: {exc}\n")
+        print(f"wrote {Path(args.out_dir) / meta['file']}: sketch of {meta['sketch']['bytes']:,} bytes in "
+              f"{meta['sketch']['seconds']} s, train {meta['train_seconds']} s")
         return 0
     meta = train_vae_mnist(args.epochs, args.batch, args.lr, args.seed, args.out_dir)
     print(f"wrote {Path(args.out_dir) / meta['file']} in {meta['train_seconds']} s: best epoch {meta['best_epoch']}, "

@@ -1,14 +1,14 @@
 """An MNIST generator learnt from a sketch alone (prior ``sketch``, method ``csgm-sketch``).
 
-.. math:: G(z) = \\sigma\\big(D^\\top P\\,[W_3\\,\\ell(W_2\\,\\ell(W_1 z + b_1) + b_2) + b_3]\\big) \\in [0,1]^{28\\times28},
+.. math:: G(z) = \\sigma\\big(T_2\\,\\ell(T_1\\,\\ell(W z + b))\\big) \\in [0,1]^{28\\times28},
           \\quad \\ell = \\mathrm{LeakyReLU}(0.2),\\ z \\in \\mathbb R^{20}:
 
-the network outputs the 14×14 lowest 2-D DCT coefficients of the logits (P pads them with zeros
-to 28×28, Dᵀ is the inverse orthonormal DCT), so every sample is smooth; see docs/sketching.md
-for why (a pixel-space sketch barely penalises pixel noise).
+a small DCGAN-style decoder: a dense map to 64 channels of 7×7, then two 4×4 stride-2 transposed
+convolutions (7 → 14 → 28, 32 then 1 channel), sigmoid. Local filters make strokes rather than
+pixel noise, which a pixel-space sketch alone barely penalises (docs/sketching.md).
 
-It is trained by ``python -m cs_core.train sketch-mnist`` by matching the sketch of the 4,000 train
-digits (:mod:`cs_core.sketching.mnist`); it never sees a digit, only 2m numbers.
+It is trained by ``python -m cs_core.train sketch-mnist`` by matching the sketches of the 4,000 train
+digits (:mod:`cs_core.sketching.mnist`); it never sees a digit, only those numbers.
 Weights in ``checkpoints/sketch_mnist.pt`` (committed, hash-checked).
 """
 from __future__ import annotations
@@ -19,13 +19,13 @@ import torch
 from torch import nn
 
 from . import CSGMDefaults, Prior, register
-from ..bases import BASES
 from .checkpoints import CHECKPOINT_DIR, read_metadata, verified_load
 
 LATENT_DIM = 20
-HIDDEN = (256, 512)
-LOWPASS = 14
+CHANNELS = (64, 32)
 SIDE = 28
+ARCHITECTURE = (f"dense {LATENT_DIM} → {CHANNELS[0]}×7×7, LeakyReLU 0.2, transposed conv 4×4/2 → {CHANNELS[1]}×14×14, "
+                "LeakyReLU 0.2, transposed conv 4×4/2 → 1×28×28, sigmoid")
 CHECKPOINT = CHECKPOINT_DIR / "sketch_mnist.pt"
 METADATA = CHECKPOINT_DIR / "sketch_mnist.json"
 FIX = ("run `git checkout checkpoints/sketch_mnist.pt checkpoints/sketch_mnist.json` "
@@ -37,14 +37,12 @@ class SketchGenerator(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(LATENT_DIM, HIDDEN[0]), nn.LeakyReLU(0.2), nn.Linear(HIDDEN[0], HIDDEN[1]), nn.LeakyReLU(0.2),
-            nn.Linear(HIDDEN[1], LOWPASS * LOWPASS))
+        self.dense = nn.Linear(LATENT_DIM, CHANNELS[0] * 7 * 7)
+        self.up = nn.Sequential(nn.LeakyReLU(0.2), nn.ConvTranspose2d(CHANNELS[0], CHANNELS[1], 4, 2, 1),
+                                nn.LeakyReLU(0.2), nn.ConvTranspose2d(CHANNELS[1], 1, 4, 2, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        coefficients = torch.zeros(z.shape[0], 1, SIDE, SIDE, device=z.device, dtype=z.dtype)
-        coefficients[..., :LOWPASS, :LOWPASS] = self.net(z).reshape(z.shape[0], 1, LOWPASS, LOWPASS)
-        return torch.sigmoid(BASES["dct"].synthesis(coefficients))
+        return torch.sigmoid(self.up(self.dense(z).reshape(z.shape[0], CHANNELS[0], 7, 7)))
 
 
 def load_generator(device: torch.device | str = "cpu") -> SketchGenerator:
@@ -68,7 +66,7 @@ PRIOR = register(
         latent_dim=LATENT_DIM,
         load=load_generator,
         defaults=CSGMDefaults(steps=300, lr=0.03, restarts=10, lam=0.0),
-        source="MLP 20-256-512-(14×14 DCT) trained here by sketch matching only: 2m random Fourier moments of the "
-               "4,000 train digits (docs/sketching.md)",
+        source="small transposed-conv decoder (latent 20) trained here by sketch matching only: random Fourier "
+               "moments of the 4,000 train digits and of their 7×7 patches (docs/sketching.md)",
     )
 )

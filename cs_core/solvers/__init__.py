@@ -139,6 +139,7 @@ for _p in (PRIORS[name] for name in RANGE_EXTENDED_PRIORS):
         f"finetune-{_p.name}", f"Fine-tuned {_p.name.upper()} (per image)", "min_{z,θ} ‖y − A G_θ(z)‖² + λ‖z‖²",
         (_p.domain,), finetune.start(_p.name), _then(_p.name, finetune.FinetuneSettings().steps),
         _then_step(_p.name, "Adam steps on z and the weights", finetune.FinetuneSettings().steps))
+for _p in (PRIORS[name] for name in (*RANGE_EXTENDED_PRIORS, "sketch")):  # the representation error of each prior
     METHODS[f"oracle-{_p.name}"] = Method(
         f"oracle-{_p.name}", f"Best the {_p.name.upper()} can do (oracle, sees the truth)", "min_z ‖x* − G(z)‖²",
         (_p.domain,), oracle.start(_p.name), _csgm_iterations(_p.name),
