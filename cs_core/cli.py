@@ -26,6 +26,7 @@ from .settings import BY_NAME as FIELD
 from .settings import OPTIONS_FIELDS
 from .sketching import cli as sketch_cli
 from .solvers import METHODS, Options
+from .tab_settings import check_args
 from .solvers.posterior import sample_grid, std_image
 
 EXIT_INPUT_ERROR = 2
@@ -194,6 +195,7 @@ def sample(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        check_args(args)
         commands = {"reconstruct": reconstruct, **experiments_cli.COMMANDS, "sample": sample,
                     "landscape": landscape_cli.run, "sketch": sketch_cli.run}
         return commands[args.command](args)

@@ -32,7 +32,7 @@ STEPS = F("steps", int, 300, "steps (--steps)", "--steps", low=1, high=descent.M
 NOISE = F("noise", float, 0.0, "noise σ (--noise)", "--noise", low=0)
 METHOD = F("method", str, "gd", "method (--method)", "--method", choices=tuple(descent.METHODS))
 LANDSCAPE_M = F("m", int, 200, "m (measurements)", "--m", low=1, high=risk.MAX_M)
-LANDSCAPE_CLI = (STARTS, STEPS, NOISE, METHOD, SEED)
+RESTARTS = replace(STARTS, name="restarts", default=8, label="restarts (--restarts)", flag="--restarts")
 
 LANDSCAPE = (  # the order of /landscape's parameters
     F("preset", str, "2 layers, wide", "generator", choices=tuple(PRESETS)),
@@ -47,7 +47,7 @@ LANDSCAPE_PHASE = (LANDSCAPE[0], replace(STEPS, default=200, low=50, high=500, l
 LANDSCAPE_SLICE = (
     F("prior", str, "vae", "prior", choices=tuple(PRIORS)),
     replace(LANDSCAPE_M, default=100, low=10, high=1000, label="m"),
-    replace(STARTS, name="restarts", default=6, high=8, label="CSGM restarts", flag="--restarts"),
+    replace(RESTARTS, default=6, high=8, label="CSGM restarts"),
     LANDSCAPE[-1],
 )
 
@@ -55,7 +55,6 @@ LANDSCAPE_SLICE = (
 SKETCH_M = F("m", int, learn.DEFAULT.m, "sketch size m (--m)", "--m", low=1, high=learn.MAX_M)
 SKETCH_STEPS = F("steps", int, learn.DEFAULT.steps, "training steps (--steps)", "--steps", low=1, high=fit.MAX_STEPS)
 LAW = F("freq", str, learn.DEFAULT.freq, "frequency law (--freq)", "--freq", choices=tuple(frequencies.LAWS))
-SKETCH_CLI = (SKETCH_M, SKETCH_STEPS, LAW, SEED)
 
 SKETCH_SOURCES = (*toys.TOYS, "your drawing", "your file")
 SKETCH = (  # the order of /sketch_train's parameters (/sketch's without the steps)
@@ -68,7 +67,6 @@ SKETCH = (  # the order of /sketch_train's parameters (/sketch's without the ste
 
 # ---------------------------------------------------------------- sweep / the Sweep tab
 IMAGES = F("images", int, None, "number of images (--images)", "--images", low=1)
-SWEEP_CLI = (IMAGES, SEED)
 SWEEP = (  # the order of /sweep's parameters
     F("domain", str, "mnist", "domain", choices=tuple(DOMAINS)),
     F("methods", list, None, "method"),
@@ -104,9 +102,21 @@ def checked(rows: tuple[Field, ...], *values, **named) -> SimpleNamespace:
     return SimpleNamespace(**{r.name: check(r, given.get(r.name, r.default)) for r in rows})
 
 
-def check_args(rows: tuple[Field, ...], args) -> None:
-    """The CLI's flags through the same validators (those a subcommand has, and that are given)."""
-    for row in rows:
+COMMANDS = {  # (command, subcommand) → the rows of its flags checked here (the seed for every command)
+    ("landscape", "descend"): (STARTS, STEPS, NOISE, METHOD),
+    ("landscape", "heatmap"): (STARTS, STEPS, NOISE, METHOD),
+    ("landscape", "phase"): (STEPS, NOISE),
+    ("landscape", "slice"): (RESTARTS, STEPS, NOISE),
+    ("sketch", "fit"): (SKETCH_M, SKETCH_STEPS, LAW),
+    ("sketch", "compute"): (LAW,),
+    ("sweep", None): (IMAGES,),
+}
+
+
+def check_args(args) -> None:
+    """A command's flags (given, not left at None) through the same validators as the tabs' fields."""
+    command = (args.command, getattr(args, f"{args.command}_command", None))
+    for row in (*COMMANDS.get(command, ()), SEED):
         value = getattr(args, row.name, None)
         if value is not None:
             setattr(args, row.name, row.check(value))
