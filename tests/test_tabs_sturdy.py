@@ -1,0 +1,178 @@
+"""Every tab as sturdy as Reconstruct: one validator per field (cs_core.tab_settings) for the app and the CLI,
+sliders that show the rows' limits, Stop and cancel within a second, the time cap, bounded memory, the export
+kept across a failed run, one log line per input error and an id for an internal one."""
+import logging
+import math
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+from helpers import ROOT
+
+import gradio as gr
+from cs_core.errors import InputError
+from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP, checked, row
+from ui import common
+
+# ---------------------------------------------------------------- the rows
+
+
+@pytest.mark.parametrize("rows", [LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP],
+                         ids=["landscape", "phase", "slice", "sketch", "sweep"])
+def test_every_numeric_row_refuses_wrong_types_and_values_naming_its_range(rows):
+    base = {r.name: ["x"] for r in rows if r.kind is list}  # the other fields valid
+    for r in rows:
+        if r.kind not in (int, float):
+            continue
+        low = r.low if r.low is not None else -1.0
+        high = r.high if r.high is not None else 1e300
+        bad = [None, "", "abc", math.nan, math.inf, True, low - 1, high * 2 + 1]
+        if r.kind is int:
+            bad += [low + 0.5, 1e30]
+        for value in bad:
+            with pytest.raises(InputError) as err:
+                checked(rows, **{**base, r.name: value})
+            message = str(err.value)
+            assert message.startswith(r.label) and r.allowed() in message, message
+        assert checked(rows, **{**base, r.name: r.high if r.high is not None else r.low}) is not None
+
+
+def test_choices_and_lists_name_what_is_allowed():
+    with pytest.raises(InputError, match="unknown method 'sgd'; choose gd, adam or negation"):
+        checked(LANDSCAPE, method="sgd")
+    with pytest.raises(InputError, match="unknown prior 'vgg'; choose .*sketch"):
+        checked(LANDSCAPE_SLICE, prior="vgg")
+    with pytest.raises(InputError, match="choose at least one value of m"):
+        checked(SWEEP, methods=["lasso-dct"], ms=None)
+    with pytest.raises(InputError, match="dataset must be gmm, circles, spiral, your drawing or your file; got None"):
+        checked(SKETCH, dataset=None)
+
+
+def _slider_limits(build) -> dict:
+    """elem_id → (minimum, maximum, value) of every slider a tab builds."""
+    with gr.Blocks() as demo:
+        build(demo)
+    return {c.elem_id: (c.minimum, c.maximum, c.value) for c in demo.blocks.values() if isinstance(c, gr.Slider)}
+
+
+def test_the_sliders_show_the_rows_limits():
+    from ui import landscape, sketch, sweep
+    shown = _slider_limits(landscape.build)
+    for elem, rows, name in [("ls-m", LANDSCAPE, "m"), ("ls-noise", LANDSCAPE, "noise"),
+                             ("ls-starts", LANDSCAPE, "starts"), ("ls-steps", LANDSCAPE, "steps"),
+                             ("ls-phase-steps", LANDSCAPE_PHASE, "steps"), ("ls-slice-m", LANDSCAPE_SLICE, "m"),
+                             ("ls-restarts", LANDSCAPE_SLICE, "restarts")]:
+        r = row(rows, name)
+        assert shown[elem] == (r.low, r.high, r.default), elem
+    shown = _slider_limits(sketch.build)
+    for elem, name in [("sketch-m", "m"), ("sketch-steps", "steps")]:
+        assert shown[elem] == (row(SKETCH, name).low, row(SKETCH, name).high, row(SKETCH, name).default)
+    assert _slider_limits(sweep.build)["sweep-images"] == (1, 10, 3) == \
+        (row(SWEEP, "images").low, row(SWEEP, "images").high, row(SWEEP, "images").default)
+    assert sketch.SOURCES == list(row(SKETCH, "dataset").choices)
+
+
+@pytest.mark.parametrize("argv", [
+    ["landscape", "descend", "--seed", "1000000000000000000000000000000", "--steps", "2"],
+    ["landscape", "descend", "--noise", "nan", "--steps", "2"],
+    ["landscape", "descend", "--starts", "0"],
+    ["landscape", "descend", "--method", "sgd"],
+    ["landscape", "slice", "--restarts", "0", "--out", "x.png"],
+    ["sketch", "fit", "--dataset", "spiral", "--m", "0"],
+    ["sketch", "fit", "--dataset", "spiral", "--seed", "-1"],
+    ["sweep", "--domain", "mnist", "--methods", "lasso-dct", "--images", "0", "--out", "x"],
+])
+def test_the_cli_gives_one_error_line_and_exit_2(argv, capsys):
+    from cs_core.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "(--" in err[0], err
+
+
+# ---------------------------------------------------------------- the shared mechanisms
+
+
+def test_input_errors_are_one_log_line_and_internal_errors_carry_an_id(caplog):
+    common.LOG.addHandler(caplog.handler)
+    try:
+        @common.user_errors
+        def bad():
+            raise InputError("m must be a whole number from 2 to 1000; got 2.5")
+
+        @common.user_errors
+        def broken():
+            yield "frame"
+            raise RuntimeError("a bug")
+
+        with pytest.raises(gr.Error) as err:
+            bad()
+        assert not err.value.print_exception and "from 2 to 1000" in err.value.message
+        line = caplog.records[-1]
+        assert line.exc_info is None and line.getMessage() == \
+            "input error in bad: m must be a whole number from 2 to 1000; got 2.5"
+        with pytest.raises(gr.Error) as err:
+            list(broken())
+        ident = err.value.message.split("(id ")[1].split(")")[0]
+        assert err.value.message.startswith("internal error") and len(ident) == 8
+        line = caplog.records[-1]
+        assert line.getMessage() == f"internal error {ident} in broken" and line.exc_info[0] is RuntimeError
+    finally:
+        common.LOG.removeHandler(caplog.handler)
+
+
+def test_in_background_beats_while_the_core_computes_and_closing_stops_it():
+    stop, seen = threading.Event(), []
+
+    def slow():
+        for i in range(100):
+            seen.append(i)
+            time.sleep(0.3)
+            yield i
+
+    items = common.in_background(slow(), stop, beat=0.05)
+    got = [next(items) for _ in range(12)]
+    assert None in got and 0 in got            # heartbeats between the items
+    started = time.monotonic()
+    items.close()
+    assert stop.is_set() and time.monotonic() - started < 0.1
+    time.sleep(0.8)
+    assert len(seen) <= 4                      # the thread ended after its current item
+    stop = threading.Event()
+    assert [x for x in common.in_background((i for i in range(3)), stop) if x is not None] == [0, 1, 2]
+    assert not stop.is_set()                   # a run that ends by itself is not "stopped"
+
+
+def test_a_stoppable_sweep_gives_the_same_rows_and_stops_between_iterations():
+    from cs_core.experiments.paper import sweep
+    args = ("mnist", ["lasso-dct"], [25, 100], "heldout", 2, 0.0, 0, torch.device("cpu"))
+    plain, checked_rows = list(sweep(*args)), list(sweep(*args, should_stop=lambda: False))
+    assert [(r["m"], r["image"], r["mse"], r["iterations"]) for r in plain] == \
+        [(r["m"], r["image"], r["mse"], r["iterations"]) for r in checked_rows]
+    calls = []
+    assert list(sweep(*args, should_stop=lambda: calls.append(1) or len(calls) > 3)) == []
+
+
+def test_the_sketch_adds_at_most_256_mib_at_the_largest_m():
+    """At the core's and the CLI's largest m, 20 000 points and the density image (in a fresh process)."""
+    code = """
+import resource, sys
+sys.path.insert(0, ".")
+from ui import sketch
+from cs_core.sketching.learn import MAX_M
+sketch.do_sketch("spiral", 10, "gaussian", 0)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from cs_core.sketching import learn
+from dataclasses import replace
+train, heldout = learn.toy("spiral", learn.DEFAULT, 0)
+prepared = learn.prepare(train, heldout, replace(learn.DEFAULT, m=5000), 0)
+from cs_core.sketching.figures import density_image
+density_image({"sketch": prepared.sketch, "omega": prepared.omega})
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={"OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"})
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip().splitlines()[-1]) < 256
