@@ -73,3 +73,9 @@ results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct --images 100 --noise 0.01 --lasso-iters 10000 --lam-rule per-image --out docs/results/lambda-rule/converged/mnist-noise0.01-rule
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain mnist --out docs/results/lambda-rule/trivial-mnist.csv
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain faces --out docs/results/lambda-rule/trivial-faces.csv
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source val-inrange --images 10 --steps 400 --out docs/results/posterior/validation/steps400
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source val-inrange --images 10 --steps 1600 --out docs/results/posterior/validation/steps1600
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source inrange --images 10 --out docs/results/posterior
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source real --images 10 --out docs/results/posterior
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain faces --source inrange --images 3 --out docs/results/posterior
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain faces --source real --images 2 --out docs/results/posterior
