@@ -53,7 +53,7 @@ def test_the_path_stops_only_once_every_choice_is_settled(monkeypatch):
 
     gaussian = make_problem(images[:2], DOMAINS["mnist"], "gaussian", {"m": 200}, 0.01, 0, CPU)
     early = last(fista(gaussian, BASES["dct"], LassoSettings()))
-    monkeypatch.setattr(lasso, "PATH_PATIENCE", len(RATIO_PATH))
+    monkeypatch.setattr(lasso.path, "PATH_PATIENCE", len(RATIO_PATH))
     whole = last(fista(gaussian, BASES["dct"], LassoSettings()))
     assert early.extra["path_ratios"] < whole.extra["path_ratios"] == len(RATIO_PATH)
     assert early.extra["lam_ratio"] == whole.extra["lam_ratio"]

@@ -234,7 +234,7 @@ def test_working_sets_need_a_design_and_fall_back_to_every_coefficient(monkeypat
     assert isinstance(STEPS["working-set"](masked, basis, zeros), BacktrackingStep)  # no dense A to copy
     many = torch.zeros((12, *MNIST.shape))  # 12 images · 2m = 4800 > n · 1.2: one shared product is cheaper
     assert isinstance(STEPS["working-set"](replace(gaussian, y=gaussian.y.repeat(12, 1)), basis, many), BacktrackingStep)
-    monkeypatch.setattr(lasso, "WORKING_SET_LIMIT", 1000)
+    monkeypatch.setattr(lasso.working_set, "WORKING_SET_LIMIT", 1000)
     assert isinstance(STEPS["working-set"](gaussian, basis, zeros), BacktrackingStep)  # the columns would not fit
     monkeypatch.setattr(gaussian_module, "DESIGN_LIMIT", 1000)
     assert gaussian.operator.__class__(MNIST.shape, 200, torch.Generator().manual_seed(0), CPU).design(basis) is None
