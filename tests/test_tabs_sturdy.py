@@ -176,3 +176,151 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
                           env={"OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"})
     assert done.returncode == 0, done.stderr
     assert float(done.stdout.strip().splitlines()[-1]) < 256
+
+
+# ---------------------------------------------------------------- through the API of a running server
+
+GOOD = {  # one valid request per endpoint, positional in the API's order
+    "/landscape": ["2 layers, wide", 50, 0.0, 4, "gd", 10, 0],
+    "/landscape_phase": ["2 layers, wide", 50, 0],
+    "/landscape_slice": ["vae", 10, 1, 0],
+    "/sketch": ["spiral", 10, "gaussian", 0, None, None],
+    "/sketch_train": ["spiral", 10, "gaussian", 100, 0, None, None],
+    "/sweep": ["mnist", ["lasso-dct"], [25], 1, "heldout"],
+}
+ROWS = {"/landscape": LANDSCAPE, "/landscape_phase": LANDSCAPE_PHASE, "/landscape_slice": LANDSCAPE_SLICE,
+        "/sketch": tuple(r for r in SKETCH if r.name != "steps"), "/sketch_train": SKETCH, "/sweep": SWEEP}
+LONG = {  # runs that take far longer than a second
+    "/landscape": ["2 layers, wide", 1000, 0.0, 128, "adam", 1000, 0],
+    "/sketch_train": ["spiral", 2000, "gaussian", 3000, 0, None, None],
+    "/sweep": ["mnist", ["lasso-dct", "lasso-wavelet", "csgm-vae"], [25, 100, 400, 750], 10, "heldout"],
+}
+
+
+def _status(api: str, outputs) -> str:
+    """A run's status line in one of its updates (the training's is its last output, the others' their first)."""
+    return str(outputs[-1 if api == "/sketch_train" else 0])
+
+
+def _bad_values(r):
+    values = [None, "abc", 1e30, (r.high if r.high is not None else 0) + 1]
+    return values + ([1.5] if r.kind is int else [])
+
+
+@pytest.fixture(scope="module")
+def url(running_app):
+    with running_app() as address:
+        yield address
+
+
+def _started(job, timeout=60.0):
+    """Wait for the job's first update (its run has begun)."""
+    deadline = time.monotonic() + timeout
+    while not job.outputs() and not job.done():
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.05)
+    assert not job.done(), job.outputs()
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+def test_bad_input_to_every_tab_is_an_error_naming_the_field_and_one_log_line(url, capfd):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lines.append
+    common.LOG.addHandler(handler)
+    client, count = Client(url, verbose=False), 0
+    try:
+        for api, rows in ROWS.items():
+            for i, r in enumerate(rows):
+                if r.kind not in (int, float):
+                    continue
+                for value in _bad_values(r):
+                    args = list(GOOD[api])
+                    args[i] = value
+                    with pytest.raises(AppError) as err:
+                        client.predict(*args, api_name=api)
+                    assert r.label in str(err.value) and r.allowed() in str(err.value), (api, value, err.value)
+                    count += 1
+        with pytest.raises(AppError, match="choose at least one method"):
+            client.predict("mnist", None, [25], 1, "heldout", api_name="/sweep")
+        status, picture = client.predict("sketch", 10, 1, 0, api_name="/landscape_slice")  # every prior offered
+        assert status.endswith("done") and picture
+    finally:
+        common.LOG.removeHandler(handler)
+    assert count >= 60
+    errors = [x for x in lines if x.getMessage().startswith("input error")]
+    assert len(errors) == count + 1 and all(x.exc_info is None for x in errors)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+def test_each_stop_ends_its_own_tabs_run_within_a_second_and_leaves_the_others(url):
+    from gradio_client import Client
+    client = Client(url, verbose=False, download_files=False)  # the timings are the server's, not the downloads'
+    jobs = {api: client.submit(*args, api_name=api) for api, args in LONG.items()}
+    for job in jobs.values():
+        _started(job)
+    for api, stop in [("/sketch_train", "/sketch_stop"), ("/landscape", "/landscape_stop"), ("/sweep", "/sweep_stop")]:
+        started = time.monotonic()
+        client.predict(api_name=stop)
+        jobs[api].result(timeout=30)
+        assert time.monotonic() - started < 1.0, (stop, time.monotonic() - started)
+        assert _status(api, jobs[api].outputs()[-1]).endswith("stopped"), jobs[api].outputs()[-1]
+        assert all(not j.done() for a, j in jobs.items() if a not in (api, *_stopped(jobs))), stop
+
+
+def _stopped(jobs):
+    return [a for a, j in jobs.items() if j.done()]
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("api", list(LONG))
+def test_a_cancel_returns_within_a_second_and_the_tab_is_free_again(url, api):
+    from gradio_client import Client
+    client = Client(url, verbose=False, download_files=False)
+    job = client.submit(*LONG[api], api_name=api)
+    _started(job)
+    time.sleep(1.0)
+    started = time.monotonic()
+    job.cancel()
+    assert time.monotonic() - started < 1.0
+    again = Client(url, verbose=False, download_files=False).submit(*LONG[api], api_name=api)
+    _started(again, timeout=5.0)   # the slot is free: the next run starts at once
+    again.cancel()
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+def test_every_tab_honours_the_time_cap(url, monkeypatch):
+    from gradio_client import Client
+    monkeypatch.setenv("CSGM_DEMO_MAX_SECONDS", "2")
+    client = Client(url, verbose=False, download_files=False)
+    for api, args in LONG.items():
+        started = time.monotonic()
+        job = client.submit(*args, api_name=api)
+        job.result(timeout=60)
+        assert time.monotonic() - started < 2 + 3, api  # the cap, a frame and the request's own overhead
+        assert "time limit" in _status(api, job.outputs()[-1]), (api, job.outputs()[-1])
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+def test_the_export_keeps_the_last_good_run_across_a_failed_one(url):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+    from ui.loadtest import Settings, client_arguments
+    client = Client(url, verbose=False)
+    with pytest.raises(AppError, match="nothing to export yet"):
+        client.predict(api_name="/export")
+    good = client_arguments(Settings(iterations=20), 1)
+    assert str(client.predict(**good, api_name="/reconstruct")[0]).endswith("done")
+    first = client.predict(api_name="/export")
+    with pytest.raises(AppError, match="gallery|asset|image"):  # fails in the run, after it has begun
+        client.predict(**{**good, "asset": "no-such-image"}, api_name="/reconstruct")
+    again = client.predict(api_name="/export")
+    assert len(again) == len(first) == 3 and all(again)

@@ -81,9 +81,22 @@ def method_choices(domain: str) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- form values
 
+def raw(*widgets):
+    """Let the widgets hand an API caller's values to the handler as they come, where the settings' rows check
+    them (naming the field): Gradio's own checks would log a traceback and not say which field is wrong."""
+    for widget in widgets:
+        widget.preprocess = _as_given
+    return widgets[0] if len(widgets) == 1 else widgets
+
+
+def _as_given(payload):
+    return payload
+
+
 def slider(row, step, **kwargs) -> gr.Slider:
-    """A slider over a settings row's limits (``cs_core.tab_settings``), at its default."""
-    return gr.Slider(row.low, row.high, value=row.default, step=step, **kwargs)
+    """A slider over a settings row's limits (``cs_core.tab_settings``), at its default; its values are checked
+    by the row."""
+    return raw(gr.Slider(row.low, row.high, value=row.default, step=step, **kwargs))
 
 
 def as_int(value):
@@ -181,20 +194,21 @@ class Runs:
 
 def in_background(items, stop: threading.Event, beat: float = HEARTBEAT):
     """Iterate ``items`` (a core generator) in a thread of its own and yield what it yields, or None after every
-    ``beat`` seconds without an item; so the handler reaches a ``yield`` at least that often (where a cancel
-    lands) and may stop at once. Closing this generator sets ``stop``, and the thread closes ``items`` after its
-    current item (the core reads ``stop`` through its ``should_stop``)."""
+    ``beat`` seconds without an item and as soon as ``stop`` is set; so the handler reaches a ``yield`` at least
+    that often (where a cancel lands) and answers Stop at once. Closing this generator before the items end sets ``stop`` (the core reads it
+    through its ``should_stop``), and the thread closes ``items`` after its current item."""
     box: queue.Queue = queue.Queue(maxsize=1)
+    closed = threading.Event()
     finished = False
 
     def work():
         try:
             for item in items:
-                while not stop.is_set():
+                while not closed.is_set():
                     with contextlib.suppress(queue.Full):
                         box.put((True, item), timeout=0.1)
                         break
-                if stop.is_set():
+                if closed.is_set():
                     break
             box.put((False, None))
         except BaseException as exc:  # noqa: BLE001 - handed over to the handler's thread
@@ -204,11 +218,14 @@ def in_background(items, stop: threading.Event, beat: float = HEARTBEAT):
 
     threading.Thread(target=work, name="in-background", daemon=True).start()
     try:
+        last = time.monotonic()
         while True:
             try:
-                more, item = box.get(timeout=beat)
+                more, item = box.get(timeout=0.05)
             except queue.Empty:
-                yield None
+                if stop.is_set() or time.monotonic() - last >= beat:
+                    last = time.monotonic()
+                    yield None
                 continue
             if not more:
                 finished = True
@@ -217,6 +234,7 @@ def in_background(items, stop: threading.Event, beat: float = HEARTBEAT):
                 return
             yield item
     finally:
+        closed.set()
         if not finished:
             stop.set()
 

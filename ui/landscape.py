@@ -24,7 +24,7 @@ from cs_core.priors import PRIORS
 from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, PRESETS, checked, row
 
 from . import kiosk
-from .common import HIDDEN, MAX_FPS, Runs, in_background, max_seconds, slider, user_errors
+from .common import HIDDEN, MAX_FPS, Runs, in_background, max_seconds, raw, slider, user_errors
 
 TITLE = "Why descent works"
 ELEM_ID = "landscape-tab"
@@ -32,6 +32,7 @@ K = 2
 GRID = 160                 # heat-map points per side
 FRAME_SECONDS = 1 / MAX_FPS
 MIN_FRAMES = 12            # frames of a run, at least: the paths visibly move however fast the maths
+PATH_POINTS = 200          # points of each path drawn in a frame, at most
 ENDS_TOP = 2.3             # top of the end-point plot's ‖z‖/‖z*‖ axis: the heat map's box reaches 1.6·√2
 PHASE_M = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
 PHASE_TRIALS = 16
@@ -73,6 +74,13 @@ class Pace:
         return True
 
 
+def _thinned(paths: list[np.ndarray]) -> np.ndarray:
+    """At most ``PATH_POINTS`` points of each path, evenly spaced back from the last (a frame's cost stays
+    bounded however many steps the run has taken)."""
+    every = -(-len(paths) // PATH_POINTS)
+    return np.stack(paths[::-1][::every][::-1])
+
+
 @functools.lru_cache(maxsize=8)
 def _descent_scene(widths: tuple[int, ...], m: int, noise: float, seed: int, starts: int, device: torch.device):
     """The problem, its starts, and its heat map and end-point axes drawn once (cached: a second Run of the same
@@ -106,7 +114,10 @@ def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Reque
         state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
         status = (f"{int(reached.sum())} of {starts} reached z* · step {snap.iteration}/{steps} · {head} · "
                   f"{snap.message + ' · ' if snap.message else ''}{state}")
-        yield (status, heat.frame(np.stack(paths), reached),
+        if stop.is_set():  # Stop: said at once, the pictures keep the last frame
+            yield status, gr.skip(), gr.skip()
+            return
+        yield (status, heat.frame(_thinned(paths), reached),
                ends.frame(risk.cosine(z)[0].cpu().numpy(), risk.norm_ratio(z)[0].cpu().numpy(), reached))
         if done:
             return
@@ -229,6 +240,7 @@ def build(demo: gr.Blocks) -> None:
                                           elem_id="ls-slice-status")
                 slice_plot = gr.Image(label="trained prior", show_label=False, elem_id="ls-slice", **PICTURE)
 
+    raw(preset, method, seed, prior)  # checked by the rows of cs_core.tab_settings
     # a visitor's run pre-empts kiosk autoplay, as Reconstruct's does
     events = dict(concurrency_limit=1, concurrency_id="landscape", show_progress="minimal")
     run_btn.click(kiosk.preempting(run_descent), [preset, m, noise, starts, method, steps, seed], [status, heat, ends],

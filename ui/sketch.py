@@ -29,7 +29,7 @@ from cs_core.sketching.toys import TOYS
 from cs_core.tab_settings import SKETCH, checked, row
 
 from . import kiosk
-from .common import HIDDEN, Runs, in_background, max_seconds, slider, user_errors
+from .common import HIDDEN, Runs, in_background, max_seconds, raw, slider, user_errors
 
 TITLE = "Learn from a sketch"
 ELEM_ID = "sketch-tab"
@@ -187,8 +187,11 @@ def train(dataset, m, law, steps, seed, state, drawing=None, upload=None, reques
     s = _settings(dataset, m, law, steps, seed)
     recipe = _recipe(s)
     deadline = lambda: stop.is_set() or time.monotonic() - started > max_seconds()  # noqa: E731
-    distances, first = [], None
+    distances, first, status = [], None, None
     for snap in in_background(_training(state, s, drawing, upload, deadline), stop):
+        if snap is None and stop.is_set():  # Stop: said at once (the core's last step is not waited for)
+            yield gr.skip(), gr.skip(), gr.skip(), f"{status.rsplit(' · ', 1)[0] if status else 'sketch'} · stopped"
+            return
         if snap is None:  # sketching or between frames: a yield that changes nothing, where a cancel can land
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             continue
@@ -283,6 +286,7 @@ def build(demo: gr.Blocks) -> None:
     gr.Image(mnist_samples(), label="samples G(z) of the sketch-learnt MNIST prior", interactive=False,
              elem_id="sketch-mnist", height=260)
 
+    raw(dataset, law, seed)  # checked by the rows of cs_core.tab_settings
     sketch_btn.click(do_sketch, [dataset, m, law, seed, drawing, upload], [state, data_img, density_img, sizes],
                      api_name="sketch")
     # a visitor's training pre-empts kiosk autoplay, as Reconstruct's runs do

@@ -20,7 +20,7 @@ from cs_core.solvers import METHODS
 from cs_core.tab_settings import SWEEP, checked, row, sweep_ms
 
 from .common import (DOMAIN_CHOICES, HIDDEN, Runs, default_methods, in_background, max_seconds, method_choices,
-                     method_label, user_errors)
+                     method_label, raw, user_errors)
 
 TITLE = "Measurements vs error"
 ELEM_ID = "sweep-tab"
@@ -158,6 +158,7 @@ def build(demo: gr.Blocks) -> None:
             table = gr.Dataframe(pd.DataFrame(columns=SWEEP_COLUMNS), label="Mean per-pixel MSE per (method, m)",
                                  interactive=False, elem_id="sweep-table", show_row_numbers=False)
 
+    raw(domain, methods, ms, images, source)  # checked by the rows of cs_core.tab_settings
     run_btn.click(run_small_sweep, [domain, methods, ms, images, source], [status, plot, table],
                   api_name="sweep", concurrency_limit=1, show_progress="full", show_progress_on=[progress_bar])
     stop_btn.click(RUNS.stop, None, None, api_name="sweep_stop", show_progress="hidden")
