@@ -297,16 +297,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before remaining runs are cancelled")
     parser.add_argument("--pid", type=int, help="server PID for its memory (default: found from the port)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", choices=["reconstruct", "mixed"], default="reconstruct",
+                        help="reconstruct: --runs reconstructions per session; mixed: visitors in every tab with bad "
+                             "inputs interleaved, for --seconds (ui.loadtest_mixed)")
+    parser.add_argument("--seconds", type=float, default=120.0, help="mixed: how long the visitors keep going")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     try:
-        settings = Settings(tuple(m.strip() for m in args.methods.split(",") if m.strip()), args.m, args.iters)
-        summary = load_test(args.url, args.sessions, args.runs, settings, args.timeout, args.pid)
+        if args.profile == "mixed":
+            from .loadtest_mixed import format_mixed, mixed_test
+            summary = mixed_test(args.url, args.sessions, args.seconds, args.pid)
+        else:
+            settings = Settings(tuple(m.strip() for m in args.methods.split(",") if m.strip()), args.m, args.iters)
+            summary = load_test(args.url, args.sessions, args.runs, settings, args.timeout, args.pid)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(summary) if args.json else format_summary(summary))
+    report = format_mixed(summary) if args.profile == "mixed" else format_summary(summary)
+    print(json.dumps(summary) if args.json else report)
     return 0 if summary["ok"] else 1
 
 
