@@ -297,14 +297,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before remaining runs are cancelled")
     parser.add_argument("--pid", type=int, help="server PID for its memory (default: found from the port)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--profile", choices=["reconstruct", "mixed"], default="reconstruct",
+    parser.add_argument("--profile", choices=["reconstruct", "mixed", "maxima"], default="reconstruct",
                         help="reconstruct: --runs reconstructions per session; mixed: visitors in every tab with bad "
-                             "inputs interleaved, for --seconds (ui.loadtest_mixed)")
+                             "inputs interleaved, for --seconds; maxima: each tab's heaviest request alone, its time "
+                             "and the server's peak memory (ui.loadtest_mixed)")
     parser.add_argument("--seconds", type=float, default=120.0, help="mixed: how long the visitors keep going")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     try:
+        if args.profile == "maxima":
+            from .loadtest_mixed import maxima
+            print(json.dumps(maxima(args.url, args.pid), indent=1))
+            return 0
         if args.profile == "mixed":
             from .loadtest_mixed import format_mixed, mixed_test
             summary = mixed_test(args.url, args.sessions, args.seconds, args.pid)

@@ -160,6 +160,54 @@ def mixed_test(url: str, sessions: int = 8, seconds: float = 120.0, pid: int | N
             "ok": failures == 0 and unanswered == 0 and not mismatched and all(t["requests"] for t in tabs.values())}
 
 
+def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
+    """Each tab's heaviest request a visitor can set (the widgets' maxima): name → (tab, api, arguments)."""
+    from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP, row
+    from cs_core.experiments.paper import PAPER_M
+
+    def top(rows, name):
+        return row(rows, name).high
+    heavy = Settings(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), 12288, None, 0.0, "face-gen-seed-1000")
+    reconstruct = {**client_arguments(heavy, 0), "domain": "faces", "iterations": None}
+    return {
+        "reconstruct (faces, m = 12288, 3 methods)": ("reconstruct", "/reconstruct", reconstruct),
+        "landscape descent": ("landscape", "/landscape", ["3 layers", top(LANDSCAPE, "m"), 0.2, top(LANDSCAPE, "starts"),
+                                                          "adam", top(LANDSCAPE, "steps"), 0]),
+        "landscape phase": ("landscape", "/landscape_phase", ["3 layers", top(LANDSCAPE_PHASE, "steps"), 0]),
+        "landscape slice (dcgan)": ("landscape", "/landscape_slice", ["dcgan", top(LANDSCAPE_SLICE, "m"),
+                                                                       top(LANDSCAPE_SLICE, "restarts"), 0]),
+        "sketch": ("sketch", "/sketch", ["spiral", top(SKETCH, "m"), "gaussian", 0, None, None]),
+        "sketch train": ("sketch", "/sketch_train", ["spiral", top(SKETCH, "m"), "gaussian", top(SKETCH, "steps"), 0,
+                                                     None, None]),
+        "sweep (faces, 3 methods, 8 m, 10 images)": ("sweep", "/sweep", [
+            "faces", ["lasso-dct", "lasso-wavelet", "csgm-dcgan"], list(PAPER_M["faces"]), top(SWEEP, "images"),
+            "inrange"]),
+    }
+
+
+def maxima(url: str, pid: int | None = None, settle: float = 3.0) -> dict:
+    """Each tab's heaviest request alone: its wall time, final status and the server's memory before and at
+    its peak."""
+    from gradio_client import Client
+
+    check_loopback(url)
+    pid = pid if pid is not None else server_pid(url)
+    client, out = Client(url, verbose=False, download_files=False), {}
+    for name, (tab, api, args) in maxima_requests().items():
+        time.sleep(settle)
+        before, started = rss_mib(pid), time.perf_counter()
+        with MemoryWatch(pid) as watch:
+            try:
+                outputs = client.predict(**args, api_name=api) if isinstance(args, dict) else \
+                    client.predict(*args, api_name=api)
+                status = "done" if api == "/sketch" else _status(tab, outputs)
+            except Exception as exc:  # noqa: BLE001 - reported
+                status = f"{type(exc).__name__}: {exc}"
+        out[name] = {"seconds": time.perf_counter() - started, "status": status[-160:],
+                     "rss_before_mib": before, "rss_peak_mib": watch.peak}
+    return out
+
+
 def format_mixed(s: dict) -> str:
     def mib(v):
         return "unknown" if v is None else f"{v:.0f} MiB"
