@@ -51,9 +51,9 @@ def running_app(with_demo: bool = False):
         demo.close()
 
 
-def launch_chromium(playwright):
-    """Debian Chromium, headless, with the offline flags."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+def launch_chromium(playwright, *flags: str):
+    """Debian Chromium, headless, with the offline flags (and any further ``flags``)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *flags])
 
 
 def open_page(playwright, url: str, width: int = 1500, height: int = 1100):

@@ -46,7 +46,7 @@ def open_page():
 
 @pytest.fixture(scope="session")
 def launch_chromium():
-    """``launch_chromium(playwright)``: Debian Chromium, headless, offline flags."""
+    """``launch_chromium(playwright, *flags)``: Debian Chromium, headless, offline flags (plus ``flags``)."""
     return app_server.launch_chromium
 
 

@@ -1,6 +1,7 @@
 """The test suite's own rules: test modules share helpers through ``helpers.py`` and the fixtures of
-``conftest.py``, never by importing each other; a module that drives Chromium is marked ``browser``, one that
-starts the app ``server`` (so ``make test-fast`` leaves them out)."""
+``conftest.py``, never by importing each other; a module that drives Chromium is marked ``browser`` and
+``server``, and a test that starts the app through ``running_app`` is marked ``server`` by conftest's hook (so
+``make test-fast`` leaves them out)."""
 import ast
 from pathlib import Path
 
@@ -39,16 +40,14 @@ def test_test_modules_share_helpers_only_through_helpers_and_fixtures(path):
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
-def test_browser_and_server_modules_are_marked(path):
+def test_browser_modules_are_marked(path):
     tree = ast.parse(path.read_text())
-    marks = module_marks(tree)
     playwright = "playwright" in imported(tree) or any(                 # pytest.importorskip("playwright...")
         isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "importorskip" and n.args
         and str(getattr(n.args[0], "value", "")).startswith("playwright") for n in ast.walk(tree))
     if playwright:
+        marks = module_marks(tree)
         assert {"browser", "server"} <= marks, f"{path.name} drives Chromium: pytestmark needs browser and server"
-    if any(isinstance(n, ast.arg) and n.arg == "running_app" for n in ast.walk(tree)):
-        assert "server" in marks, f"{path.name} starts the app: pytestmark needs server"
 
 
 def test_the_rules_see_the_suite():
