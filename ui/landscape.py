@@ -132,18 +132,20 @@ def run_phase(preset, steps, seed, request: gr.Request = None):
     widths = list(PRESETS[s.preset])
     rows, began = [], time.monotonic()
     points = phase_transition(K, widths, PHASE_M, PHASE_TRIALS, s.steps, s.seed, device)
+    status = f"phase transition · widths {widths} · {PHASE_TRIALS} trials per m · running"
     for point in in_background(points, stop):
         stopped, timed_out = stop.is_set(), time.monotonic() - began > max_seconds()
         if point is None and not (stopped or timed_out):
-            yield gr.skip(), gr.skip()  # a point on its way: a yield that changes nothing, where a cancel can land
+            yield status, gr.skip()  # a point on its way: the same status again, a yield where a cancel can land
             continue
         if point is not None:
             rows += [{"m": point.m, "success rate": rate, "method": METHODS[name]}
                      for name, rate in point.success.items()]
         last = (point is not None and point.m == PHASE_M[-1]) or stopped or timed_out
         state = ("stopped" if stopped else "time limit" if timed_out else "done") if last else "running"
-        yield (f"phase transition · widths {widths} · {PHASE_TRIALS} trials per m · m = {rows[-1]['m'] if rows else '–'} "
-               f"({len(rows) // 2}/{len(PHASE_M)}) · {state}", pd.DataFrame(rows))
+        status = (f"phase transition · widths {widths} · {PHASE_TRIALS} trials per m · "
+                  f"m = {rows[-1]['m'] if rows else '–'} ({len(rows) // 2}/{len(PHASE_M)}) · {state}")
+        yield status, pd.DataFrame(rows)
         if last:
             return
 
@@ -158,13 +160,14 @@ def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
     prior, device = PRIORS[prior_name], resolve_device("auto")
     risk, plane, starts = slice_problem(prior.load(device), prior.latent_dim, m, 0.0, s.seed, restarts, device)
     grid = SLICE_GRID[prior.domain]
-    yield f"{prior_name.upper()} · m = {m} · computing the slice ({grid}² points) · running", None
+    status = f"{prior_name.upper()} · m = {m} · computing the slice ({grid}² points) · running"
+    yield status, None
     for heat in in_background((slice_map(risk, plane, grid) for _ in range(1)), stop):
         if stop.is_set() or time.monotonic() - began > max_seconds():
             yield f"{prior_name.upper()} · m = {m} · {'stopped' if stop.is_set() else 'time limit'}", None
             return
         if heat is None:
-            yield gr.skip(), gr.skip()  # a yield that changes nothing, where a cancel can land
+            yield status, gr.skip()  # the same status again, a yield where a cancel can land
     picture = PathsRaster(heat, f"{prior_name.upper()}: log f on the plane through z*, −z*, 0",
                           "along z* (units of ‖z*‖)", "random orthogonal direction", spurious_label="−z*")
     steps, every = prior.adam.steps, 5

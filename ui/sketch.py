@@ -192,8 +192,8 @@ def train(dataset, m, law, steps, seed, state, drawing=None, upload=None, reques
         if snap is None and stop.is_set():  # Stop: said at once (the core's last step is not waited for)
             yield gr.skip(), gr.skip(), gr.skip(), f"{status.rsplit(' · ', 1)[0] if status else 'sketch'} · stopped"
             return
-        if snap is None:  # sketching or between frames: a yield that changes nothing, where a cancel can land
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if snap is None:  # sketching or between frames: the same status again, a yield where a cancel can land
+            yield gr.skip(), gr.skip(), gr.skip(), status or "sketching · running"
             continue
         if isinstance(snap, dict):  # the sketch
             state = snap

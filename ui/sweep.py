@@ -77,20 +77,21 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
     n_images = len(load_images(s.domain, s.source, s.images).names)
     groups, started = len(methods) * len(ms), time.perf_counter()
     head = f"device {describe_device(device)} · {s.domain}/{s.source} · {n_images} image{'' if n_images == 1 else 's'}"
-    yield f"{head} · 0/{groups} groups · running", None, pd.DataFrame(columns=SWEEP_COLUMNS)
+    status = f"{head} · 0/{groups} groups · running"
+    yield status, None, pd.DataFrame(columns=SWEEP_COLUMNS)
     collected, finished = [], 0
     total = groups * n_images
     progress(0, desc=f"0/{total} reconstructions")
     over_time = lambda: time.monotonic() - began > max_seconds()  # noqa: E731
     rows = sweep(s.domain, methods, ms, s.source, s.images, 0.0, 0, device,
                  should_stop=lambda: stop.is_set() or over_time())
+    ended = lambda: "stopped" if stop.is_set() else f"time limit of {max_seconds():g} s per run reached · stopped"  # noqa: E731,E501
     for row in in_background(rows, stop):
         if stop.is_set() or over_time():
-            state = "stopped" if stop.is_set() else f"time limit of {max_seconds():g} s per run reached · stopped"
-            yield f"{head} · {finished}/{groups} groups · {state}", gr.skip(), gr.skip()
+            yield f"{head} · {finished}/{groups} groups · {ended()}", gr.skip(), gr.skip()
             return
-        if row is None:  # still computing: a yield that changes nothing, where a cancel can land
-            yield gr.skip(), gr.skip(), gr.skip()
+        if row is None:  # still computing: the same status again, a yield where a cancel can land
+            yield status, gr.skip(), gr.skip()
             continue
         collected.append(row)
         progress(len(collected) / total, desc=f"{len(collected)}/{total} reconstructions "
@@ -100,10 +101,11 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
         finished += 1
         curve, table = _sweep_outputs(collected, methods)
         state = "done" if finished == groups else "running"
-        yield (f"{head} · {finished}/{groups} groups (last: {row['method']}, m = {row['m']}) · "
-               f"{time.perf_counter() - started:.1f} s · {state}", curve, table)
+        status = (f"{head} · {finished}/{groups} groups (last: {row['method']}, m = {row['m']}) · "
+                  f"{time.perf_counter() - started:.1f} s · {state}")
+        yield status, curve, table
     if finished < groups:  # the rows ended early: Stop or the time limit between two checks
-        yield f"{head} · {finished}/{groups} groups · stopped", gr.skip(), gr.skip()
+        yield f"{head} · {finished}/{groups} groups · {ended()}", gr.skip(), gr.skip()
 
 
 def _sweep_domain_form(domain, source=None):
