@@ -68,14 +68,41 @@ def problems(source: str, m: int, noise: float, seed: int, device: torch.device,
                                               noise, seed, device)
 
 
-def phase_one(source: str, m: int, noise: float, seed: int, device: torch.device, out: Path,
-              count: int | None = None) -> dict:
-    """CSGM's latents and metrics for every image of ``source`` at ``m`` (computed once, then read back)."""
-    path = Path(out) / "phase1" / f"{source}-m{m}-noise{noise:g}-seed{seed}.pt"
+def phase_one_path(source: str, m: int, noise: float, seed: int, out: Path) -> Path:
+    return Path(out) / "phase1" / f"{source}-m{m}-noise{noise:g}-seed{seed}.pt"
+
+
+def cached_phase_one(source: str, m: int, noise: float, seed: int, out: Path, count: int | None) -> dict | None:
+    """Phase one as cached in ``<out>/phase1/`` when the cache holds at least ``count`` images (all: None), else None."""
+    path = phase_one_path(source, m, noise, seed, out)
     if path.exists():
         cached = torch.load(path, weights_only=True)
         if count is None or len(cached["names"]) >= count:
             return cached
+    return None
+
+
+def save_phase_one(result: dict, source: str, m: int, noise: float, seed: int, out: Path) -> None:
+    path = phase_one_path(source, m, noise, seed, out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(result, path)
+
+
+def phase_one(source: str, m: int, noise: float, seed: int, device: torch.device, out: Path,
+              count: int | None = None) -> dict:
+    """CSGM's latents and metrics for every image of ``source`` at ``m`` (computed once, then read back)."""
+    cached = cached_phase_one(source, m, noise, seed, out, count)
+    if cached is not None:
+        return cached
+    result = compute_phase_one(source, m, noise, seed, device, count)
+    save_phase_one(result, source, m, noise, seed, out)
+    return result
+
+
+def compute_phase_one(source: str, m: int, noise: float, seed: int, device: torch.device,
+                      count: int | None = None) -> dict:
+    """CSGM at the prior's ``paper`` settings on the first ``count`` images of ``source``: names, latents z and
+    metrics per image."""
     names, zs, rows = [], [], {"mse": [], "psnr": [], "ssim": [], "seconds": [], "iterations": []}
     for chunk, problem in problems(source, m, noise, seed, device, count):
         run = csgm_phase(problem, PRIOR, PHASE_ONE, None, CSGM)
@@ -90,10 +117,7 @@ def phase_one(source: str, m: int, noise: float, seed: int, device: torch.device
             rows[key] += getattr(phase.final, key)
         rows["seconds"] += [phase.final.seconds / len(chunk)] * len(chunk)
         rows["iterations"] += [phase.final.iteration] * len(chunk)
-    result = {"names": names, "z": torch.cat(zs), **rows}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(result, path)
-    return result
+    return {"names": names, "z": torch.cat(zs), **rows}
 
 
 def phase_two(method: str, problem, z0: torch.Tensor, value, steps: int, every: int | None):
@@ -108,13 +132,15 @@ def _repeat(problem, times: int):
     return replace(problem, y=problem.y.repeat(times, 1), truth=problem.truth.repeat(times, 1, 1, 1))
 
 
-def validation_errors(method: str, m: int, noise: float, seed: int, device: torch.device, out: Path) -> list[dict]:
-    """Mean validation MSE of every (grid value, step count) on both validation sets, plus CSGM's (steps 0)."""
+def validation_errors(method: str, m: int, noise: float, seed: int, device: torch.device, out: Path,
+                      firsts: dict | None = None) -> list[dict]:
+    """Mean validation MSE of every (grid value, step count) on both validation sets, plus CSGM's (steps 0);
+    ``firsts``: each validation set's phase one, else ``phase_one``'s."""
     tuned = TUNED[method]
     rows = []
     for source in ("val-real", "val-inrange"):
         count = VALIDATION_COUNT[source]
-        first = phase_one(source, m, noise, seed, device, out, count)
+        first = firsts[source] if firsts else phase_one(source, m, noise, seed, device, out, count)
         rows.append({"method": method, "m": m, "source": source, "value": "", "steps": 0,
                      "mse": float(np.mean(first["mse"][:count]))})
         errors: dict = {}
@@ -148,14 +174,30 @@ def choose(rows: list[dict]) -> dict:
     return {"value": value, "steps": steps}
 
 
+def recorded_validation(method: str, m: int, noise: float, seed: int, out: Path) -> list[dict]:
+    """The rows of ``<out>/validation.csv`` for (method, m, σ, seed); none when they are still to compute."""
+    return [r for r in read_rows(Path(out) / "validation.csv") if r["method"] == method and int(r["m"]) == m
+            and float(r["noise"]) == noise and int(r["seed"]) == seed]
+
+
+def validation_rows(method: str, m: int, noise: float, seed: int, device: torch.device, out: Path,
+                    firsts: dict | None = None) -> list[dict]:
+    """``validation_errors`` as rows of ``validation.csv``."""
+    return [{**r, "noise": noise, "seed": seed}
+            for r in validation_errors(method, m, noise, seed, device, out, firsts)]
+
+
 def tune(method: str, m: int, noise: float, seed: int, device: torch.device, out: Path) -> dict:
     """Validation's choice for (method, m), read from ``<out>/validation.csv`` or computed and appended."""
-    path = Path(out) / "validation.csv"
-    rows = [r for r in read_rows(path) if r["method"] == method and int(r["m"]) == m
-            and float(r["noise"]) == noise and int(r["seed"]) == seed]
+    rows = recorded_validation(method, m, noise, seed, out)
     if not rows:
-        rows = [{**r, "noise": noise, "seed": seed} for r in validation_errors(method, m, noise, seed, device, out)]
-        append_rows(path, VALIDATION_FIELDS, rows)
+        rows = validation_rows(method, m, noise, seed, device, out)
+        append_rows(Path(out) / "validation.csv", VALIDATION_FIELDS, rows)
+    return choice_of(rows)
+
+
+def choice_of(rows: list[dict]) -> dict:
+    """``choose`` on validation rows as read from the CSV (strings) or as computed."""
     parsed = [{"source": r["source"], "value": "" if r["value"] == "" else float(r["value"]), "steps": int(r["steps"]),
                "mse": float(r["mse"])} for r in rows]
     return choose(parsed)
@@ -169,12 +211,12 @@ def _row(source, method, m, name, noise, seed, value, mse, psnr, ssim, seconds, 
 
 
 def method_rows(method: str, source: str, m: int, noise: float, seed: int, device: torch.device, out: Path,
-                count: int | None, choice: dict | None) -> list[dict]:
-    """One row per image of ``source``: CSGM from the phase-1 cache, a phase-2 method at validation's choice
-    (CSGM's own rows when validation chose no phase 2), Lasso by the faces sweep."""
+                count: int | None, choice: dict | None, first: dict | None = None) -> list[dict]:
+    """One row per image of ``source``: CSGM from phase one (``first``, else ``phase_one``'s), a phase-2 method
+    at validation's choice (CSGM's own rows when validation chose no phase 2), Lasso by the faces sweep."""
     if method.startswith("lasso-"):
         return list(sweep("faces", [method], [m], source, count, noise, seed, device))
-    first = phase_one(source, m, noise, seed, device, out, count)
+    first = first or phase_one(source, m, noise, seed, device, out, count)
     names = first["names"][:count] if count else first["names"]
     if method == CSGM or choice["steps"] == 0:
         return [_row(source, method, m, name, noise, seed, "", first["mse"][i], first["psnr"][i], first["ssim"][i],
@@ -199,19 +241,26 @@ def oracle_rows(source: str, seed: int, device: torch.device, out: Path, count: 
     rows = [r for r in read_rows(path) if r["source"] == source]
     if rows:
         return rows
-    method = f"oracle-{PRIOR}"
+    rows = compute_oracle(source, seed, device, count)
+    append_rows(path, RESULT_FIELDS, rows)
+    return rows
+
+
+def compute_oracle(source: str, seed: int, device: torch.device, count: int | None) -> list[dict]:
+    """The oracle's rows for the first ``count`` images of ``source``."""
+    method, rows = f"oracle-{PRIOR}", []
     for names, problem in problems(source, 1, 0.0, seed, device, count):
         final = run_to_end(problem, [method])[method]
         rows += [_row(source, method, "", name, "", seed, "", final.mse[j], final.psnr[j], final.ssim[j],
                       final.seconds / len(names), final.iteration, operator="") for j, name in enumerate(names)]
-    append_rows(path, RESULT_FIELDS, rows)
     return rows
 
 
 def run(methods: list[str], ms: list[int], inrange: int, noise: float, seed: int, device: torch.device, out: Path,
         progress=print) -> list[dict]:
     """The whole measurement, resumable: per m, validation's choice for each phase-2 method, then rows for the
-    real photos and the first ``inrange`` in-range faces; ``<out>/results.csv``, ``oracle.csv``, figure."""
+    real photos and the first ``inrange`` in-range faces; ``<out>/results.csv``, ``oracle.csv``, figure
+    (``beyond_tasks.run_on``: the same on Dask)."""
     out = Path(out)
     path = out / "results.csv"
     rows = read_rows(path)

@@ -1,5 +1,6 @@
 """``python -m cs_core sweep|bench|lambda-check|beyond``: the experiments from the command line."""
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..arguments import parse_list
@@ -14,6 +15,37 @@ from .splits import EVAL_SEED, SOURCES
 from .table import TRIVIAL_FIELDS, write_rows
 
 BEYOND_METHODS = "csgm-dcgan,lasso-wavelet,sparse-gen-dcgan,ilo-dcgan,finetune-dcgan"
+
+
+def add_cluster_arguments(parser):
+    """``--dask ADDRESS`` / ``--workers N``: each cell of the run a Dask task (default: serial, in this process)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--dask", metavar="ADDRESS", help="run each cell as a task on this Dask scheduler "
+                                                         "(e.g. tcp://host:8786; its workers import cs_core)")
+    where.add_argument("--workers", type=int, help="run each cell as a task on a local Dask cluster of this many "
+                                                   "single-threaded worker processes")
+
+
+@contextmanager
+def cluster(args):
+    """The Dask client ``--dask``/``--workers`` ask for (closed on exit), or None: the serial path."""
+    if args.dask is None and args.workers is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+    if args.dask is not None:
+        try:
+            client = Client(args.dask, timeout="10s", set_as_default=False)
+        except OSError as exc:
+            raise InputError(f"no Dask scheduler answers at {args.dask} ({exc}); start one or drop --dask") from None
+        with client:
+            yield client
+        return
+    if not 1 <= args.workers <= 256:
+        raise InputError(f"--workers must be from 1 to 256; got {args.workers}")
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as local, \
+            Client(local, set_as_default=False) as client:
+        yield client
 
 
 def add_parsers(commands):
@@ -37,6 +69,7 @@ def add_parsers(commands):
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sw.add_argument("--out", required=True, help="directory; an existing results.csv there is resumed")
+    add_cluster_arguments(sw)
 
     bench = commands.add_parser("bench", help="speed of our solvers against the original's (sklearn, unbatched Adam)")
     bench.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
@@ -66,6 +99,7 @@ def add_parsers(commands):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     p.add_argument("--out", required=True, help="directory; results.csv, validation.csv, oracle.csv there are resumed")
+    add_cluster_arguments(p)
     posterior.add_parser(commands)
 
 
@@ -80,10 +114,11 @@ def sweep(args) -> int:
     if args.operator != "gaussian" and args.m:
         raise InputError(f"--m sets gaussian's sweep points; {args.operator} is measured at its own flags "
                          f"(--accel, --kernel, ...)")
-    rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
-                     check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
-                     operator=args.operator, params=operator_cli.params(args), lam_rule=args.lam_rule,
-                     lasso_iterations=args.lasso_iters)
+    with cluster(args) as client:
+        rows = run_sweep(args.domain, parse_list(args.methods, str, "--methods"), ms, source, args.images,
+                         check_noise(args.noise), args.seed, resolve_device(args.device), Path(args.out),
+                         operator=args.operator, params=operator_cli.params(args), lam_rule=args.lam_rule,
+                         lasso_iterations=args.lasso_iters, client=client)
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}; figure {Path(args.out) / 'figure.png'}")
     return 0
 
@@ -127,6 +162,7 @@ def app_bench(args) -> int:
 
 def beyond(args) -> int:
     from .beyond import TUNED, measures, run
+    from .beyond_tasks import run_on
     methods = check_methods(parse_list(args.methods, str, "--methods"), "faces")
     unsupported = [m for m in methods if not measures(m)]
     if unsupported:
@@ -136,8 +172,10 @@ def beyond(args) -> int:
         raise InputError(f"every m must lie in 1..10000; got {args.m}")
     if args.inrange < 0:
         raise InputError(f"--inrange must be ≥ 0; got {args.inrange}")
-    rows = run(methods, ms, args.inrange, check_noise(args.noise), args.seed, resolve_device(args.device),
-               Path(args.out), progress=lambda line: print(line, flush=True))
+    with cluster(args) as client:
+        arguments = (methods, ms, args.inrange, check_noise(args.noise), args.seed, resolve_device(args.device),
+                     Path(args.out), lambda line: print(line, flush=True))
+        rows = run(*arguments) if client is None else run_on(client, *arguments)
     print(f"{len(rows)} rows in {Path(args.out) / 'results.csv'}")
     return 0
 

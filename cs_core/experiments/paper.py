@@ -13,7 +13,7 @@ Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
 """
 import functools
 import math
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -146,16 +146,39 @@ def point_m(domain: str, operator: str, point: dict) -> int:
     return build_operator(operator, get_domain(domain), point, stream(0, OPERATOR_STREAM), torch.device("cpu")).m
 
 
-def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
-          seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
-          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None,
-          should_stop: Callable[[], bool] | None = None) -> Iterator[dict]:
-    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped;
-    the rows end early once ``should_stop()`` is true (checked every ``STOP_EVERY`` solver iterations).
-    ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
-    app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
-    540 with the per-image rule), e.g. enough to converge, to compare two λ choices at equal optimisation."""
-    dom = get_domain(domain)
+@dataclass(frozen=True)
+class Cell:
+    """One unit of a sweep: a method at one sweep point on one batch of images (the batch the serial loop
+    solves together, so a cell's rows are the same wherever it runs)."""
+    method: str
+    point: dict
+    m: int
+    indices: tuple[int, ...]
+    ratio_key: tuple | None  # ``lambda_ratio``'s arguments when validation chooses λ, else None
+    step: str | None         # FISTA's step rule (None: Lasso exactly as the app runs it)
+    iterations: int | None   # Lasso's iterations in all (None: its default)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a sweep still has to compute: its images, the ``operator`` column and the cells in row order."""
+    domain: str
+    source: str
+    operator: str
+    label: str
+    noise: float
+    seed: int
+    device: torch.device
+    names: list[str]
+    images: torch.Tensor
+    cells: list[Cell]
+
+
+def plan(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
+         seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
+         params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None) -> Plan:
+    """The cells of a sweep (``sweep``'s arguments) in row order: method, point, batch; a batch holds only images
+    whose row key is not in ``done``."""
     if SENSOR in methods and operator == "gaussian":
         raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
                          f"use it with fourier or blur")
@@ -165,37 +188,81 @@ def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: in
     label = describe_operator(operator, params if operator != "gaussian" else None)
     data = load_images(domain, source, count)
     done = done or set()
+    cells = []
     for method in methods:
         for point in points:
             m = point_m(domain, operator, point)
             todo = [i for i, name in enumerate(data.names)
                     if row_key(domain, source, method, m, name, noise, seed, label) not in done]
-            if not todo:
-                continue
             per_image = lam_rule == "per-image" and method.startswith("lasso-")
-            ratio = lambda_ratio(domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
+            ratio_key = (domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
                 if method.startswith(TUNED) and not per_image else None
             step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
             iterations = lasso_iterations if method.startswith("lasso-") else None
-            for start in range(0, len(todo), BATCH[domain]):
-                chunk = todo[start:start + BATCH[domain]]
-                problem = make_problem(data.images[chunk], dom, operator, point, noise, seed, device)
-                final = solve(problem, method, Options(iterations=iterations, lam_ratio=ratio, lasso_step=step),
-                              should_stop)
-                if final is None:
-                    return
-                for j, index in enumerate(chunk):
-                    yield {"domain": domain, "source": source, "method": method, "m": m, "image": data.names[index],
-                           "noise": noise, "seed": seed, "lam_ratio": "" if ratio is None else ratio,
-                           "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
-                           "seconds": final.seconds / len(chunk), "iterations": final.iteration, "operator": label}
+            cells += [Cell(method, point, m, tuple(todo[start:start + BATCH[domain]]), ratio_key, step, iterations)
+                      for start in range(0, len(todo), BATCH[domain])]
+    return Plan(domain, source, operator, label, noise, seed, device, list(data.names), data.images, cells)
+
+
+def cell_rows(plan: Plan, cell: Cell, ratio: float | None,
+              should_stop: Callable[[], bool] | None = None) -> list[dict] | None:
+    """The rows of one cell of ``plan``, in image order; None once ``should_stop()`` is true."""
+    problem = make_problem(plan.images[list(cell.indices)], get_domain(plan.domain), plan.operator, cell.point,
+                           plan.noise, plan.seed, plan.device)
+    final = solve(problem, cell.method, Options(iterations=cell.iterations, lam_ratio=ratio, lasso_step=cell.step),
+                  should_stop)
+    if final is None:
+        return None
+    return [{"domain": plan.domain, "source": plan.source, "method": cell.method, "m": cell.m,
+             "image": plan.names[index], "noise": plan.noise, "seed": plan.seed, "lam_ratio": "" if ratio is None else ratio,
+             "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
+             "seconds": final.seconds / len(cell.indices), "iterations": final.iteration, "operator": plan.label}
+            for j, index in enumerate(cell.indices)]
+
+
+def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
+          seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
+          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None,
+          should_stop: Callable[[], bool] | None = None) -> Iterator[dict]:
+    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped;
+    the rows end early once ``should_stop()`` is true (checked every ``STOP_EVERY`` solver iterations).
+    ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
+    app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
+    540 with the per-image rule), e.g. enough to converge, to compare two λ choices at equal optimisation."""
+    work = plan(domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule,
+                lasso_iterations)
+    for cell in work.cells:
+        ratio = lambda_ratio(*cell.ratio_key) if cell.ratio_key else None
+        rows = cell_rows(work, cell, ratio, should_stop)
+        if rows is None:
+            return
+        yield from rows
+
+
+def sweep_on(client, *args, **kwargs) -> Iterator[dict]:
+    """``sweep``'s rows (``plan``'s arguments) with each cell a task on the Dask ``client`` (``distributed.Client``),
+    and each λ ratio that validation chooses a task that the cells at its point wait for. Rows come in ``sweep``'s
+    order, each cell's once it and the cells before it are done; leaving early cancels what is left."""
+    work = plan(*args, **kwargs)
+    shared = client.scatter(work, hash=False)  # the images go to each worker once, not with every task
+    ratios, tasks = {}, []
+    for cell in work.cells:
+        if cell.ratio_key and cell.ratio_key not in ratios:
+            ratios[cell.ratio_key] = client.submit(lambda_ratio, *cell.ratio_key, pure=False)
+        tasks.append(client.submit(cell_rows, shared, cell, ratios.get(cell.ratio_key), pure=False))
+    try:
+        for task in tasks:
+            yield from task.result()
+    finally:
+        client.cancel(tasks + list(ratios.values()))
 
 
 def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True,
               operator: str = "gaussian", params: dict | None = None, lam_rule: str = "validation",
-              lasso_iterations: int | None = None) -> list[dict]:
+              lasso_iterations: int | None = None, client=None) -> list[dict]:
     """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows.
-    One operator per directory (gaussian's m values may vary)."""
+    One operator per directory (gaussian's m values may vary). With a Dask ``client`` each cell is a task
+    (``sweep_on``); the rows and their order are the serial run's."""
     from tqdm import tqdm
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "results.csv"
@@ -217,8 +284,10 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
                 rows.append(row)
                 bar.set_postfix(method=row["method"], m=row["m"])
                 bar.update()
-        append_rows(csv_path, RESULT_FIELDS, counted(sweep(domain, methods, ms, source, count, noise, seed, device,
-                                                           done, operator, params, lam_rule, lasso_iterations)))
+        arguments = (domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule,
+                     lasso_iterations)
+        new = sweep(*arguments) if client is None else sweep_on(client, *arguments)
+        append_rows(csv_path, RESULT_FIELDS, counted(new))
     title = (f"Reconstruction error vs m — {', '.join(sorted({r['domain'] for r in rows}))}\n"
              f"bands: 95 % CI of the mean (lower edge ≥ mean/10)")
     plot_error_vs_m(summarise(rows), out / "figure.png", {None: title}, "")
