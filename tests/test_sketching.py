@@ -144,6 +144,13 @@ def test_cli_fit_defaults_are_the_recipe():
     assert args.freq == DEFAULT.freq
 
 
+def test_the_gaussian_baseline_has_the_data_mean_and_covariance():
+    data = torch.from_numpy(np.random.default_rng(5).normal(size=(4000, 2)) @ np.array([[2.0, 0.0], [1.5, 0.5]]) + 3)
+    draws = gaussian_samples(data, 200_000, torch.Generator().manual_seed(0)).numpy()
+    np.testing.assert_allclose(draws.mean(0), data.numpy().mean(0), atol=0.02)
+    np.testing.assert_allclose(np.cov(draws.T), np.cov(data.numpy().T), rtol=0.03, atol=0.02)
+
+
 def test_energy_distance_is_zero_for_equal_samples_and_positive_otherwise():
     x = torch.randn(300, 2, generator=torch.Generator().manual_seed(8))
     assert energy_distance(x, x) == pytest.approx(0, abs=1e-12)
