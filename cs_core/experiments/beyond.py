@@ -235,7 +235,7 @@ def method_rows(method: str, source: str, m: int, noise: float, seed: int, devic
 
 
 def oracle_rows(source: str, seed: int, device: torch.device, out: Path, count: int | None) -> list[dict]:
-    """The representation-error floor per image (``<out>/oracle.csv``; the oracle measures nothing, so m, σ and
+    """The oracle's closest G(z) per image (``<out>/oracle.csv``; the oracle measures nothing, so m, σ and
     the operator are blank)."""
     path = Path(out) / "oracle.csv"
     rows = [r for r in read_rows(path) if r["source"] == source]
@@ -328,7 +328,8 @@ def summary_tables(out: Path) -> str:
                   + "; ".join(f"{method} m={m}: {value or 'CSGM (no phase 2)'}" for (method, m), value in sorted(chosen.items()))]
     oracle = read_rows(Path(out) / "oracle.csv")
     if oracle:
-        lines += ["", "oracle (best G(z) for x*): " + ", ".join(f"{r['image']} {float(r['mse']):.4f}" for r in oracle)]
+        lines += ["", "oracle (closest G(z) found for x*): "
+                  + ", ".join(f"{r['image']} {float(r['mse']):.4f}" for r in oracle)]
     return "\n".join(lines)
 
 

@@ -46,7 +46,8 @@ def plot_error_vs_m(summary: dict, path: Path, panels: dict[str | None, str], ti
             ax.fill_between(m, np.maximum(mean - half, mean / 10), mean + half, color=color, alpha=0.2)
         floor = (floors or {}).get(panel)
         if floor:
-            ax.axhline(np.mean(floor), color="gray", linestyle="--", label=f"oracle: best G(z) for x* (n={len(floor)})")
+            ax.axhline(np.mean(floor), color="gray", linestyle="--",
+                       label=f"oracle: closest G(z) found for x* (n={len(floor)})")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("number of measurements m")

@@ -214,7 +214,8 @@ def cell_rows(plan: Plan, cell: Cell, ratio: float | None,
     if final is None:
         return None
     return [{"domain": plan.domain, "source": plan.source, "method": cell.method, "m": cell.m,
-             "image": plan.names[index], "noise": plan.noise, "seed": plan.seed, "lam_ratio": "" if ratio is None else ratio,
+             "image": plan.names[index], "noise": plan.noise, "seed": plan.seed,
+             "lam_ratio": "" if ratio is None else ratio,
              "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
              "seconds": final.seconds / len(cell.indices), "iterations": final.iteration, "operator": plan.label}
             for j, index in enumerate(cell.indices)]
