@@ -55,6 +55,8 @@ BLUR := --operator blur --kernel gaussian --sigma 1.5 --noise 0.01
 
 results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --out docs/results/mnist
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae,csgm-sketch --images 100 --out docs/results/mnist-sketch
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods oracle-vae,oracle-sketch --m 100 --images 100 --out docs/results/mnist-sketch/oracle
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --noise 0.01 --out docs/results/mnist-noise0.01
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --source real --out docs/results/mnist-real
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods lasso-dct,lasso-wavelet,csgm-dcgan --images 32 --source inrange --out docs/results/faces-inrange

@@ -1,23 +1,23 @@
-"""Training the MNIST prior ``sketch`` from sketches of the train digits alone.
+"""Training the MNIST prior ``sketch`` from a sketch of the train digits alone.
 
-One pass over the 4,000 train digits (:mod:`cs_core.priors.mnist_data`), chunk by chunk, accumulates two
-sketches — both means, so shards merge and memory does not grow with N:
+One pass over the 4,000 train digits (:mod:`cs_core.priors.mnist_data`), chunk by chunk, accumulates a sketch
+— a mean, so shards merge and memory does not grow with N:
 
-- **global**: z_g = mean Φ_g(x) of whole digits (784 pixels in [0, 1]), Gaussian frequencies at the kernel
-  widths s·σ for s in ``global_scales`` (m_g split evenly), σ the 30th-neighbour scale;
-- **patches**: z_p = mean Φ_p(p) over every 7×7 patch on a stride-2 grid of every digit, each patch with its
-  position (row, col)·``position_weight`` appended (51-D): the law of strokes and of where they lie.
-  Gaussian frequencies at width σ_p, the 30th-neighbour scale of non-empty patches.
+- **whole digits**: z_g = mean Φ_g(x) (784 pixels in [0, 1]), Gaussian frequencies at the kernel widths s·σ
+  for s in ``global_scales`` (m split evenly), σ the 30th-neighbour scale;
+- optionally (``m_patch`` > 0, off by default: it did not help on validation, docs/sketching.md) **patches**:
+  z_p = mean Φ_p over every 7×7 patch on a stride-2 grid of every digit, each with its position
+  (row, col)·``position_weight`` appended (51-D), at width σ_p, the 30th-neighbour scale of inked patches.
 
-σ and σ_p come from the first chunk, so the frequencies exist before the rest is read: still one pass.
+σ (and σ_p) come from the first chunk, so the frequencies exist before the rest is read: still one pass.
 The digits are then dropped and :func:`train_from_sketch` minimises
 
 .. math:: \\|z_g - \\hat z_g(\\theta)\\|^2 + w_p\\,\\|z_p - \\hat z_p(\\theta)\\|^2
 
 with ẑ the mean features of a fresh batch of generated digits (ẑ_p over K random grid positions per digit,
-an unbiased estimate of the mean over the grid), Adam with a cosine decay from lr to lr/10. Each
-snapshot's energy distance is to the 500 validation digits; the test digits are never touched. Writes
-``checkpoints/sketch_mnist.pt`` and its ``.json``.
+an unbiased estimate of the mean over the grid), Adam with a cosine decay from lr to lr/10: a Monte-Carlo
+estimate of the squared MMD for the kernel the frequencies sample. Each snapshot's energy distance is to the
+500 validation digits; the test digits are never touched. Writes ``checkpoints/sketch_mnist.pt`` and its ``.json``.
 """
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ MIN_PATCH_INK = 0.5  # σ_p is estimated on patches holding at least this much i
 @dataclass(frozen=True)
 class SketchSpec:
     """What is sketched (the shipped defaults)."""
-    m: int = 3000                                  # global frequencies
-    global_scales: tuple[float, ...] = (0.5, 1.0, 2.0)
-    m_patch: int = 1500                            # patch frequencies
+    m: int = 7500                                  # whole-digit frequencies: 120,000 bytes as float64
+    global_scales: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    m_patch: int = 0                               # patch frequencies (0: no patch sketch)
     stride: int = 2
     position_weight: float = 0.25                  # a pixel of position counts as 0.25 of a pixel of ink
     seed: int = 0
@@ -58,7 +58,7 @@ class SketchSpec:
 @dataclass(frozen=True)
 class TrainSettings:
     """How the generator is fitted to the sketch (the shipped defaults)."""
-    steps: int = 800
+    steps: int = 1600
     batch: int = 400
     lr: float = 3e-3
     positions: int = 8        # K patch positions drawn per generated digit and step
@@ -194,7 +194,8 @@ def train_from_sketch(sketch: DigitSketch, model: torch.nn.Module, settings: Tra
             schedule.step()
         seconds += time.perf_counter() - start
         if step == 0 or step == settings.steps or (every and step % every == 0):
-            yield step, {"loss": float(loss), "global": float(loss_g), "patch": float(loss_p), "seconds": seconds}
+            yield step, {"loss": float(loss.detach()), "global": float(loss_g.detach()), "patch": float(loss_p.detach()),
+                         "seconds": seconds}
 
 
 def train_sketch_mnist(spec: SketchSpec = SketchSpec(), settings: TrainSettings = TrainSettings(),
@@ -218,8 +219,9 @@ def train_sketch_mnist(spec: SketchSpec = SketchSpec(), settings: TrainSettings 
             distance = energy_distance(model(eval_z).flatten(1), x_val.flatten(1))
         history.append({"step": step, **{k: round(v, 6) for k, v in numbers.items()},
                         "val_energy_distance": round(distance, 4)})
-        log(f"step {step}: loss {numbers['loss']:.5f} (global {numbers['global']:.5f}, patches "
-            f"{numbers['patch']:.5f}), val energy distance {distance:.4f}, {numbers['seconds']:.0f} s")
+        parts = f" (whole digits {numbers['global']:.5f}, patches {numbers['patch']:.5f})" if spec.m_patch else ""
+        log(f"step {step}: loss {numbers['loss']:.5f}{parts}, val energy distance {distance:.4f}, "
+            f"{numbers['seconds']:.0f} s")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pt = out_dir / "sketch_mnist.pt"
