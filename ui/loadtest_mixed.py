@@ -167,10 +167,10 @@ def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
 
     def top(rows, name):
         return row(rows, name).high
-    heavy = Settings(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), 12288, None, 0.0, "face-gen-seed-1000")
+    heavy = Settings(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), 10000, None, 0.0, "face-gen-seed-1000")
     reconstruct = {**client_arguments(heavy, 0), "domain": "faces", "iterations": None}
     return {
-        "reconstruct (faces, m = 12288, 3 methods)": ("reconstruct", "/reconstruct", reconstruct),
+        "reconstruct (faces, m = 10000, 3 methods)": ("reconstruct", "/reconstruct", reconstruct),
         "landscape descent": ("landscape", "/landscape", ["3 layers", top(LANDSCAPE, "m"), 0.2, top(LANDSCAPE, "starts"),
                                                           "adam", top(LANDSCAPE, "steps"), 0]),
         "landscape phase": ("landscape", "/landscape_phase", ["3 layers", top(LANDSCAPE_PHASE, "steps"), 0]),
