@@ -143,7 +143,9 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
     """Yield the page's outputs, always the last frame; stop on request. A frame's cost is the time from its
     yield until Gradio resumes the run (encoding, cache files, sending): frames come at most ``MAX_FPS`` and at
     least ``MIN_FPS`` times a second, and in between as often as keeps their cost to ``FRAME_SHARE`` of the
-    time. A method's image is sent only when it has moved since the last frame (the last frame sends all)."""
+    time (Gradio resumes the run before it has sent the frame, so on a CPU this time is small and the rate is in
+    practice ``MAX_FPS`` or the snapshots' own pace; docs/benchmarks.md). A method's image is sent only when it has
+    moved since the last frame (the last frame sends all)."""
     device_text = describe_device(problem.device) + (f" · {note}" if note else "")
     truth_img, view_img = display(run.record.truth), display(run.record.view)
     curve: list[tuple[int, float, str]] = []
