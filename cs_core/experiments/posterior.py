@@ -23,12 +23,11 @@ from ..solvers import Options
 from ..solvers.posterior import sample_grid, std_image
 from ..stats import student_t_interval
 from .splits import EVAL_SEED, VALIDATION_SEED, generated, load_images, prior_of
-from .table import read_rows, write_rows
+from .table import POSTERIOR_FIELDS, read_rows, write_rows
 
 MS = {"mnist": (25, 100, 400), "faces": (100, 500, 2500)}
 NOISE = 0.05
 SOURCES = ("inrange", "val-inrange", "real")
-FIELDS = ("domain", "source", "image", "m", "method", "noise", "seed", "mse", "coverage", "std_mean", "seconds")
 EXAMPLE_SAMPLES = 8  # samples shown per example figure
 
 
@@ -63,7 +62,7 @@ def check(domain: str, source: str, ms, count: int, seed: int, device: torch.dev
                      + f", coverage {rows[-2]['coverage']:.3f}, std {rows[-2]['std_mean']:.4f}")
             if index == 0:
                 example(results[methods[0]], image[None], out / f"{domain}-{source}-m{m}.png")
-    write_rows(out / f"{domain}-{source}.csv", FIELDS, rows)
+    write_rows(out / f"{domain}-{source}.csv", POSTERIOR_FIELDS, rows)
     return rows
 
 

@@ -14,7 +14,10 @@ RESULT_FIELDS = ("domain", "source", "method", "m", "image", "noise", "seed", "l
 VALIDATION_FIELDS = ("method", "m", "noise", "seed", "source", "value", "steps", "mse")
 # one image of the λ check: Lasso's default λ against the operator's trivial estimate
 TRIVIAL_FIELDS = ("domain", "set", "operator", "basis", "noise", "image", "lam_ratio", "lasso_mse", "trivial_mse")
-KINDS = (RESULT_FIELDS, VALIDATION_FIELDS, TRIVIAL_FIELDS)
+# one image at one m of the posterior check: the sampler's mean (with its coverage and std) or CSGM's answer
+POSTERIOR_FIELDS = ("domain", "source", "image", "m", "method", "noise", "seed", "mse", "coverage", "std_mean",
+                    "seconds")
+KINDS = (RESULT_FIELDS, VALIDATION_FIELDS, TRIVIAL_FIELDS, POSTERIOR_FIELDS)
 
 
 def row_key(domain, source, method, m, image, noise, seed, operator) -> tuple:
