@@ -51,10 +51,12 @@ def test_landscape_tab_streams_stops_and_finishes(running_app, open_page):
         status = page.input_value(STATUS)
         assert re.match(r"\d+ of 32 reached z\* · step 100/100 ", status), status
 
-        set_slider(page, "ls-steps", "1000")       # a long run, to be stopped
+        set_slider(page, "ls-steps", "1000")       # the slowest run the sliders allow (seconds), to be stopped
+        set_slider(page, "ls-starts", "128")
+        set_slider(page, "ls-m", "1000")
         page.evaluate(WATCH_HEAT)
         page.click("#ls-run-btn")
-        page.wait_for_function("window.__heat.length >= 2", timeout=90_000)   # the paths move live
+        page.wait_for_function("window.__heat.length >= 1", timeout=90_000)   # the paths move live
         page.click("#ls-stop-btn")
         page.wait_for_function(ends_with("stopped"), timeout=15_000)
         stopped_at = page.evaluate("window.__heat.length")
@@ -64,6 +66,8 @@ def test_landscape_tab_streams_stops_and_finishes(running_app, open_page):
         assert "reached z*" in status and "step 1000/1000" not in status, status
 
         set_slider(page, "ls-steps", "60")
+        set_slider(page, "ls-starts", "32")
+        set_slider(page, "ls-m", "200")
         page.get_by_label("GD + negation check").check()
         page.click("#ls-run-btn")
         page.wait_for_function(ends_with("done"), timeout=120_000)
@@ -100,7 +104,7 @@ def test_a_visitors_run_in_the_landscape_tab_preempts_kiosk_autoplay(running_app
         pytest.skip("the image gallery (assets/manifest.json) is not installed: no autoplay examples")
     monkeypatch.setenv("CSGM_DEMO_KIOSK", "1")
     monkeypatch.setenv("CSGM_DEMO_IDLE_SECONDS", "2")
-    kiosk_status = "document.querySelector('#status textarea').value.trim()"
+    kiosk_status = "(document.querySelector('#status textarea')?.value ?? '').trim()"  # '' until the page is built
     with running_app() as url, sync_api.sync_playwright() as p:
         browser = launch_chromium(p)
         booth = browser.new_page(viewport={"width": 1500, "height": 1000})
@@ -110,9 +114,11 @@ def test_a_visitors_run_in_the_landscape_tab_preempts_kiosk_autoplay(running_app
         visitor = browser.new_context().new_page()            # another visitor, on another screen
         visitor.goto(url)
         visitor.get_by_role("tab", name="Why descent works").click()
+        for elem_id, value in (("ls-steps", "1000"), ("ls-starts", "128"), ("ls-m", "1000")):
+            set_slider(visitor, elem_id, value)  # a run of several seconds: longer than autoplay's idle pause
         visitor.click("#ls-run-btn")
-        booth.wait_for_function(f"{kiosk_status}.endsWith(\"a visitor's run has the device · stopped\")",
-                                timeout=30_000)
-        visitor.wait_for_function(f"document.querySelector('{STATUS}').value.trim().endsWith('done')",
+        # the autoplay run in progress stops, or the next one waits, while the visitor's run has the device
+        booth.wait_for_function(f"{kiosk_status}.includes(\"a visitor's run has the device\")", timeout=30_000)
+        visitor.wait_for_function(f"(document.querySelector('{STATUS}')?.value ?? '').trim().endsWith('done')",
                                   timeout=60_000)
         browser.close()
