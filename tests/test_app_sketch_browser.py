@@ -72,9 +72,11 @@ def test_a_shape_drawn_on_the_canvas_is_sketched_and_trained(running_app, open_p
     with running_app() as url, sync_api.sync_playwright() as p:
         browser, page = open_page(p, url)
         page.get_by_role("tab", name="Learn from a sketch").click()
+        page.locator("#sketch-canvas").scroll_into_view_if_needed()
+        page.locator("#sketch-canvas button[aria-label*='raw' i], #sketch-canvas button[aria-label*='rush' i]"
+                     ).first.click()                  # the draw tool
         canvas = page.locator("#sketch-canvas canvas").first
         canvas.wait_for()
-        canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
         cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 3
         page.mouse.move(cx + r, cy)                       # a circle, drawn like a visitor with the mouse
@@ -82,7 +84,7 @@ def test_a_shape_drawn_on_the_canvas_is_sketched_and_trained(running_app, open_p
         for i in range(1, 61):
             page.mouse.move(cx + r * math.cos(i * math.pi / 30), cy + r * math.sin(i * math.pi / 30), steps=2)
         page.mouse.up()
-        page.wait_for_function("document.querySelector('#sketch-dataset input[value=\"your drawing\"]').checked")
+        page.get_by_label("your drawing").check()
         set_slider(page, "sketch-steps", 300)
         page.click("#sketch-btn")
         page.wait_for_function("document.querySelector('#sketch-sizes').innerText.includes('20,000 points')")
