@@ -333,3 +333,17 @@ def test_cli_bad_input_is_one_error_line_exit_2(args, message, capsys, tmp_path,
     assert main(["landscape", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_the_tabs_default_run_sends_at_least_10_new_pictures_of_the_paths_moving():
+    """The tab's frames fall where descent moves the paths (its first steps, spaced geometrically), and a picture in
+    which nothing moved is not sent again (only the final one, the run's result)."""
+    landscape = pytest.importorskip("ui.landscape", reason="needs gradio")
+    from cs_core.tab_settings import LANDSCAPE, checked
+    s = checked(LANDSCAPE)
+    out = list(landscape.run_descent(s.preset, s.m, s.noise, s.starts, s.method, s.steps, s.seed))
+    heat = [picture for _, picture, _ in out if isinstance(picture, np.ndarray)]
+    changes = sum(not np.array_equal(a, b) for a, b in zip(heat, heat[1:]))
+    assert all(not np.array_equal(a, b) for a, b in zip(heat[:-2], heat[1:-1]))
+    assert changes >= 10, f"{changes} new pictures after the first"
+    assert out[-1][0].endswith("done") and isinstance(out[-1][1], np.ndarray), out[-1][0]

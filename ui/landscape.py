@@ -31,7 +31,7 @@ ELEM_ID = "landscape-tab"
 K = 2
 GRID = 160                 # heat-map points per side
 FRAME_SECONDS = 0.2        # at most 5 frames a second (two PNG pictures each)
-MIN_FRAMES = 12            # frames of a run, at least: the paths visibly move however fast the maths
+MIN_FRAMES = 20            # frames due in a run: the paths visibly move however fast the maths
 PATH_POINTS = 200          # points of each path drawn in a frame, at most
 ENDS_TOP = 2.3             # top of the end-point plot's ‖z‖/‖z*‖ axis: the heat map's box reaches 1.6·√2
 PHASE_M = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
@@ -57,21 +57,29 @@ _guarded = user_errors(oom="the GPU ran out of memory; use fewer starts or a sma
 
 
 class Pace:
-    """Which snapshots become frames: one per ``FRAME_SECONDS`` at most, and at least ``MIN_FRAMES`` spread evenly over
-    the run's steps, each shown for a frame's time even when the maths outruns them (so the paths visibly move)."""
+    """Which snapshots may become frames: one per ``FRAME_SECONDS`` at most, and always those of ``MIN_FRAMES`` steps
+    spaced geometrically from 0 to the last (descent moves the paths most in its first steps; an even spacing spent
+    most frames on paths that had settled), each new picture shown for a frame's time even when the maths outruns
+    them."""
 
     def __init__(self, steps: int, every: int = 1):
-        self.due = {every * round(i * steps / (MIN_FRAMES - 1) / every) for i in range(MIN_FRAMES)}
+        self.due = {0, *(every * round(s / every) for s in np.geomspace(1, steps, MIN_FRAMES - 1))}
         self.last = -float("inf")
 
-    def __call__(self, iteration: int, final: bool) -> bool:
-        now = time.monotonic()
-        forced = final or iteration in self.due
-        if not forced and now - self.last < FRAME_SECONDS:
-            return False
-        time.sleep(max(0.0, self.last + FRAME_SECONDS - now))
+    def wants(self, iteration: int, final: bool) -> bool:
+        """Whether this snapshot may become a frame."""
+        return final or iteration in self.due or time.monotonic() - self.last >= FRAME_SECONDS
+
+    def shown(self, moved: bool) -> None:
+        """A frame (``moved``: with new pictures, after the last one's time is up) or the status alone (no wait)."""
+        if moved:
+            time.sleep(max(0.0, self.last + FRAME_SECONDS - time.monotonic()))
         self.last = time.monotonic()
-        return True
+
+
+def _new(pictures: tuple[np.ndarray, ...], shown: tuple[np.ndarray, ...] | None) -> bool:
+    """Whether ``pictures`` differ from those on screen (a frame where no path moved a pixel is not sent)."""
+    return shown is None or any(not np.array_equal(a, b) for a, b in zip(pictures, shown))
 
 
 def _thinned(paths: list[np.ndarray]) -> np.ndarray:
@@ -115,13 +123,13 @@ def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Reque
     s = checked(LANDSCAPE, preset, m, noise, starts, method, steps, seed)
     widths, method, m, starts, steps, seed = list(PRESETS[s.preset]), s.method, s.m, s.starts, s.steps, s.seed
     risk, z0, heat, ends = _descent_scene(tuple(widths), m, s.noise, seed, starts, device)
-    paths, pace = [], Pace(steps)
+    paths, pace, shown = [], Pace(steps), None
     head = f"{METHODS[method]} · widths {widths} · m = {m} · {describe_device(device)}"
     for snap in descend(risk, z0, method, steps, every=1):
         paths.append(snap.z[0].numpy())
         timed_out = time.monotonic() - began > max_seconds()
         done = snap.final or stop.is_set() or timed_out
-        if not pace(snap.iteration, done):
+        if not pace.wants(snap.iteration, done):
             continue
         z = snap.z.to(device)
         reached = risk.reached(z)[0].cpu().numpy()
@@ -131,8 +139,12 @@ def run_descent(preset, m, noise, starts, method, steps, seed, request: gr.Reque
         if stop.is_set():  # Stop: said at once, the pictures keep the last frame
             yield status, gr.skip(), gr.skip()
             return
-        yield (status, heat.frame(_thinned(paths), reached),
-               ends.frame(risk.cosine(z)[0].cpu().numpy(), risk.norm_ratio(z)[0].cpu().numpy(), reached))
+        pictures = (heat.frame(_thinned(paths), reached),
+                    ends.frame(risk.cosine(z)[0].cpu().numpy(), risk.norm_ratio(z)[0].cpu().numpy(), reached))
+        moved = _new(pictures, shown)
+        pace.shown(moved)
+        shown = pictures if moved else shown
+        yield (status, *pictures) if moved or done else (status, gr.skip(), gr.skip())  # done: the API's result
         if done:
             return
 
@@ -185,17 +197,21 @@ def run_slice(prior_name, m, restarts, seed, request: gr.Request = None):
     picture = PathsRaster(heat, f"{prior_name.upper()}: log f on the plane through z*, −z*, 0",
                           "along z* (units of ‖z*‖)", "random orthogonal direction", spurious_label="−z*")
     steps, every = prior.adam.steps, 5
-    paths, pace = [], Pace(steps, every)
+    paths, pace, shown = [], Pace(steps, every), None
     for snap in descend(risk, starts, "adam", steps, prior.adam.lr, every=every):
         paths.append(plane.project(snap.z[0]).cpu().numpy())
         timed_out = time.monotonic() - began > max_seconds()
         done = snap.final or stop.is_set() or timed_out
-        if not pace(snap.iteration, done):
+        if not pace.wants(snap.iteration, done):
             continue
         reached = risk.reached(snap.z.to(device))[0].cpu().numpy()
         state = ("stopped" if stop.is_set() else "time limit" if timed_out else "done") if done else "running"
+        frame = (picture.frame(_thinned(paths), reached),)
+        moved = _new(frame, shown)
+        pace.shown(moved)
+        shown = frame if moved else shown
         yield (f"{prior_name.upper()} · m = {m} · {restarts} CSGM restarts, step {snap.iteration}/{steps} · "
-               f"{int(reached.sum())} reached z* · {state}"), picture.frame(np.stack(paths), reached)
+               f"{int(reached.sum())} reached z* · {state}"), frame[0] if moved or done else gr.skip()
         if done:
             return
 
