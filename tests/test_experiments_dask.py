@@ -7,6 +7,7 @@ import torch
 
 from cs_core.experiments import beyond, paper
 from cs_core.experiments.beyond_tasks import run_on
+from cs_core.experiments.splits import image_seeds
 from cs_core.experiments.table import read_rows
 
 distributed = pytest.importorskip("distributed")
@@ -24,8 +25,7 @@ def client():
         yield client
 
 
-def test_a_sweep_on_dask_writes_the_serial_rows_and_resumes(tmp_path, monkeypatch, client):
-    monkeypatch.setitem(paper.BATCH, "mnist", 2)  # 3 images: two cells per (method, m)
+def test_a_sweep_on_dask_writes_the_serial_rows_and_resumes(tmp_path, client):
     # lasso-dct at m = 50 reuses the published λ ratio; tv at m = 30 is chosen on validation (a task of its own)
     args = dict(domain="mnist", methods=["lasso-dct", "tv"], ms=[30, 50], source="heldout", count=3, noise=0.01,
                 seed=0, device=CPU, progress=False)
@@ -33,6 +33,7 @@ def test_a_sweep_on_dask_writes_the_serial_rows_and_resumes(tmp_path, monkeypatc
     on_dask = paper.run_sweep(**args, out=tmp_path / "dask", client=client)
     written = read_rows(tmp_path / "serial" / "results.csv")
     assert len(written) == 2 * 2 * 3 and {r["lam_ratio"] for r in written} != {""}
+    assert {int(r["seed"]) for r in written} == set(image_seeds(0, "heldout", 3))  # each image its own draw
     assert without_seconds(read_rows(tmp_path / "dask" / "results.csv")) == without_seconds(written)
     assert len(on_dask) == len(serial)
 

@@ -1,6 +1,7 @@
 """The beyond-the-range measurement: CSGM once per (image set, m), every phase-2 method from its result.
 
-Phase 1 (CSGM at the prior's ``paper`` settings, as in the faces sweeps; images batched as there) is cached
+Phase 1 (CSGM at the prior's ``paper`` settings, as in the faces sweeps; each image measured and solved alone
+from its own image seed, ``splits.image_seed``, as there) is cached
 per (set, m) in ``<out>/phase1/`` (latents and CSGM's metrics), so the validation grids and every method
 reuse it; each method's phase 2 is deterministic from there, exactly what the registry method computes on
 the same batch. A phase-2 method's hyper-parameter and step count are chosen on the validation sets
@@ -24,8 +25,8 @@ from ..solvers.ilo import ILOSettings, ilo
 from ..solvers.sparsegen import SparseGenSettings, sparse_gen
 from ..solvers.warmstart import csgm_phase
 from .figure import plot_error_vs_m, summarise
-from .paper import BATCH, settings_of, sweep
-from .splits import image_set
+from .paper import settings_of, sweep
+from .splits import check_image_seeds, image_seed, image_seeds, image_set
 from .table import RESULT_FIELDS, VALIDATION_FIELDS, append_rows, key_of, read_rows
 
 PRIOR = "dcgan"
@@ -60,12 +61,11 @@ def measures(method: str) -> bool:
 
 
 def problems(source: str, m: int, noise: float, seed: int, device: torch.device, count: int | None = None):
-    """(names, problem) per batch of the set, measured as the faces sweep measures them."""
+    """([name], problem) per image of the set, measured from its image seed as the faces sweep measures it."""
     data = image_set(source, count)
-    for start in range(0, len(data.names), BATCH["faces"]):
-        chunk = slice(start, start + BATCH["faces"])
-        yield data.names[chunk], make_problem(data.images[chunk], get_domain("faces"), "gaussian", {"m": m},
-                                              noise, seed, device)
+    for i, name in enumerate(data.names):
+        yield [name], make_problem(data.images[i:i + 1], get_domain("faces"), "gaussian", {"m": m}, noise,
+                                   image_seed(seed, source, i), device)
 
 
 def phase_one_path(source: str, m: int, noise: float, seed: int, out: Path) -> Path:
@@ -73,11 +73,13 @@ def phase_one_path(source: str, m: int, noise: float, seed: int, out: Path) -> P
 
 
 def cached_phase_one(source: str, m: int, noise: float, seed: int, out: Path, count: int | None) -> dict | None:
-    """Phase one as cached in ``<out>/phase1/`` when the cache holds at least ``count`` images (all: None), else None."""
+    """Phase one as cached in ``<out>/phase1/`` when the cache holds at least ``count`` images (all: None), each
+    measured from its image seed, else None."""
     path = phase_one_path(source, m, noise, seed, out)
     if path.exists():
         cached = torch.load(path, weights_only=True)
-        if count is None or len(cached["names"]) >= count:
+        if (count is None or len(cached["names"]) >= count) and \
+                cached.get("seeds") == image_seeds(seed, source, len(cached["names"])):
             return cached
     return None
 
@@ -101,8 +103,8 @@ def phase_one(source: str, m: int, noise: float, seed: int, device: torch.device
 
 def compute_phase_one(source: str, m: int, noise: float, seed: int, device: torch.device,
                       count: int | None = None) -> dict:
-    """CSGM at the prior's ``paper`` settings on the first ``count`` images of ``source``: names, latents z and
-    metrics per image."""
+    """CSGM at the prior's ``paper`` settings on the first ``count`` images of ``source``: names, image seeds,
+    latents z and metrics per image."""
     names, zs, rows = [], [], {"mse": [], "psnr": [], "ssim": [], "seconds": [], "iterations": []}
     for chunk, problem in problems(source, m, noise, seed, device, count):
         run = csgm_phase(problem, PRIOR, PHASE_ONE, None, CSGM)
@@ -117,7 +119,7 @@ def compute_phase_one(source: str, m: int, noise: float, seed: int, device: torc
             rows[key] += getattr(phase.final, key)
         rows["seconds"] += [phase.final.seconds / len(chunk)] * len(chunk)
         rows["iterations"] += [phase.final.iteration] * len(chunk)
-    return {"names": names, "z": torch.cat(zs), **rows}
+    return {"names": names, "seeds": image_seeds(seed, source, len(names)), "z": torch.cat(zs), **rows}
 
 
 def phase_two(method: str, problem, z0: torch.Tensor, value, steps: int, every: int | None):
@@ -175,15 +177,16 @@ def choose(rows: list[dict]) -> dict:
 
 
 def recorded_validation(method: str, m: int, noise: float, seed: int, out: Path) -> list[dict]:
-    """The rows of ``<out>/validation.csv`` for (method, m, σ, seed); none when they are still to compute."""
+    """The rows of ``<out>/validation.csv`` for (method, m, σ, seed); none when they are still to compute. A row's
+    ``seed`` is its validation set's first image seed (image j's is that + j)."""
     return [r for r in read_rows(Path(out) / "validation.csv") if r["method"] == method and int(r["m"]) == m
-            and float(r["noise"]) == noise and int(r["seed"]) == seed]
+            and float(r["noise"]) == noise and int(r["seed"]) == image_seed(seed, r["source"], 0)]
 
 
 def validation_rows(method: str, m: int, noise: float, seed: int, device: torch.device, out: Path,
                     firsts: dict | None = None) -> list[dict]:
     """``validation_errors`` as rows of ``validation.csv``."""
-    return [{**r, "noise": noise, "seed": seed}
+    return [{**r, "noise": noise, "seed": image_seed(seed, r["source"], 0)}
             for r in validation_errors(method, m, noise, seed, device, out, firsts)]
 
 
@@ -219,16 +222,16 @@ def method_rows(method: str, source: str, m: int, noise: float, seed: int, devic
     first = first or phase_one(source, m, noise, seed, device, out, count)
     names = first["names"][:count] if count else first["names"]
     if method == CSGM or choice["steps"] == 0:
-        return [_row(source, method, m, name, noise, seed, "", first["mse"][i], first["psnr"][i], first["ssim"][i],
-                     first["seconds"][i], first["iterations"][i]) for i, name in enumerate(names)]
+        return [_row(source, method, m, name, noise, first["seeds"][i], "", first["mse"][i], first["psnr"][i],
+                     first["ssim"][i], first["seconds"][i], first["iterations"][i]) for i, name in enumerate(names)]
     rows, offset = [], 0
     for chunk, problem in problems(source, m, noise, seed, device, count):
         z0 = first["z"][offset:offset + len(chunk)]
         *_, final = phase_two(method, problem, z0, choice["value"], choice["steps"], None)
         for j, name in enumerate(chunk):
             i = offset + j
-            rows.append(_row(source, method, m, name, noise, seed, choice["value"], final.mse[j], final.psnr[j],
-                             final.ssim[j], first["seconds"][i] + final.seconds / len(chunk),
+            rows.append(_row(source, method, m, name, noise, first["seeds"][i], choice["value"], final.mse[j],
+                             final.psnr[j], final.ssim[j], first["seconds"][i] + final.seconds / len(chunk),
                              first["iterations"][i] + final.iteration))
         offset += len(chunk)
     return rows
@@ -239,6 +242,7 @@ def oracle_rows(source: str, seed: int, device: torch.device, out: Path, count: 
     the operator are blank)."""
     path = Path(out) / "oracle.csv"
     rows = [r for r in read_rows(path) if r["source"] == source]
+    check_image_seeds(rows, path)
     if rows:
         return rows
     rows = compute_oracle(source, seed, device, count)
@@ -249,10 +253,10 @@ def oracle_rows(source: str, seed: int, device: torch.device, out: Path, count: 
 def compute_oracle(source: str, seed: int, device: torch.device, count: int | None) -> list[dict]:
     """The oracle's rows for the first ``count`` images of ``source``."""
     method, rows = f"oracle-{PRIOR}", []
-    for names, problem in problems(source, 1, 0.0, seed, device, count):
+    for (name,), problem in problems(source, 1, 0.0, seed, device, count):
         final = run_to_end(problem, [method])[method]
-        rows += [_row(source, method, "", name, "", seed, "", final.mse[j], final.psnr[j], final.ssim[j],
-                      final.seconds / len(names), final.iteration, operator="") for j, name in enumerate(names)]
+        rows.append(_row(source, method, "", name, "", problem.seed, "", final.mse[0], final.psnr[0], final.ssim[0],
+                         final.seconds, final.iteration, operator=""))
     return rows
 
 
@@ -264,6 +268,7 @@ def run(methods: list[str], ms: list[int], inrange: int, noise: float, seed: int
     out = Path(out)
     path = out / "results.csv"
     rows = read_rows(path)
+    check_image_seeds(rows, path)
     done = {(r["source"], r["method"], int(r["m"])) for r in rows}
     for m in ms:
         for method in methods:

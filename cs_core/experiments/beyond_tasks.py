@@ -13,6 +13,7 @@ import torch
 
 from .beyond import (CSGM, TUNED, VALIDATION_COUNT, cached_phase_one, choice_of, compute_oracle, compute_phase_one,
                      figure, method_rows, recorded_validation, save_phase_one, validation_rows)
+from .splits import check_image_seeds
 from .table import RESULT_FIELDS, VALIDATION_FIELDS, append_rows, read_rows
 
 
@@ -23,6 +24,7 @@ def run_on(client, methods: list[str], ms: list[int], inrange: int, noise: float
     out = Path(out)
     path = out / "results.csv"
     rows = read_rows(path)
+    check_image_seeds(rows + read_rows(out / "oracle.csv"), out)
     done = {(r["source"], r["method"], int(r["m"])) for r in rows}
     sets = (("real", None), ("inrange", inrange))
     firsts: dict = {}  # (set, m) → phase one: read from the cache, or its task

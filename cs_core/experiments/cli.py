@@ -15,6 +15,8 @@ from .splits import EVAL_SEED, SOURCES
 from .table import TRIVIAL_FIELDS, write_rows
 
 BEYOND_METHODS = "csgm-dcgan,lasso-wavelet,sparse-gen-dcgan,ilo-dcgan,finetune-dcgan"
+SEED_HELP = ("the experiment's seed (≥ 0); image i of a split is measured with its own A, noise and solver "
+             "starts from seed·2²³ + split·2²⁰ + i, the seed column of its row")
 
 
 def add_cluster_arguments(parser):
@@ -66,7 +68,7 @@ def add_parsers(commands):
     sw.add_argument("--lasso-iters", type=int,
                     help="Lasso's iterations in all (default: 300, or 540 with --lam-rule per-image), e.g. enough to "
                          "converge; rows are resumed by key, not by iterations: use a fresh --out")
-    sw.add_argument("--seed", type=int, default=0)
+    sw.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     sw.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     sw.add_argument("--out", required=True, help="directory; an existing results.csv there is resumed")
     add_cluster_arguments(sw)
@@ -85,7 +87,7 @@ def add_parsers(commands):
                                                      "trivial estimate, on the gallery and the validation images")
     check.add_argument("--domain", required=True, choices=list(DOMAINS))
     check.add_argument("--noise", default="0,0.01", help="comma-separated noise levels σ")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     check.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     check.add_argument("--out", required=True, help="CSV file (rewritten), one row per image; a table is printed")
 
@@ -96,7 +98,7 @@ def add_parsers(commands):
     p.add_argument("--inrange", type=int, default=4,
                    help=f"how many in-range faces (seeds {EVAL_SEED}+) to report too (0: none)")
     p.add_argument("--noise", type=float, default=0.01)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     p.add_argument("--out", required=True, help="directory; results.csv, validation.csv, oracle.csv there are resumed")
     add_cluster_arguments(p)

@@ -4,9 +4,11 @@ Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
 - Lasso's λ per (method, m) is ``ratio · λ_max`` with the ratio from ``LAMBDA_GRID`` that gives the lowest
   mean MSE on the validation images, never on the images reported. The ratio is recorded in the CSV, and the
   ratios recorded by the published sweeps (docs/results) are reused instead of being recomputed.
-- Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement, one A per (m, seed) shared by the
-  batch; CSGM with the prior's default settings, or with ``Prior.paper`` where the prior has them (DCGAN),
-  images and restarts batched. Other operators (``fourier``, ``blur``) are measured at their given
+- Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement. Each image at each m has its own A
+  (or MRI mask), noise and solver starts, drawn from its image seed (``splits.image_seed``: the sweep's seed,
+  the split, the image's index; recorded in the ``seed`` column), and is solved alone, so that any row is
+  reproducible by itself; validation images draw from seeds disjoint from the reported ones. CSGM with the
+  prior's default settings, or with ``Prior.paper`` where the prior has them (DCGAN), restarts batched. Other operators (``fourier``, ``blur``) are measured at their given
   parameters (one point, m = the operator's m) and recorded in the ``operator`` column; TV's λ ratio is
   chosen like Lasso's. The pseudo-method ``sensor`` records the sensor's own view as the estimate (the
   zero-filled image, the blurred input).
@@ -32,13 +34,12 @@ from ..solvers.lasso import LassoSettings, fista
 from ..solvers.snapshot import Snapshot, make_snapshot
 from ..solvers.tv import TVSettings, tv
 from .figure import Point, plot_error_vs_m, summarise
-from .splits import load_images, validation_images
+from .splits import check_image_seeds, image_seed, image_seeds, load_images, seed_parts, validation_images
 from .table import RESULT_FIELDS, append_rows, key_of, read_rows, row_key
 
 LAMBDA_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 PAPER_M = {"mnist": (10, 25, 50, 100, 200, 300, 400, 500, 750),
            "faces": (20, 50, 100, 200, 500, 1000, 2500, 5000)}
-BATCH = {"mnist": 100, "faces": 8}
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
 SENSOR = "sensor"  # the sensor's view as the estimate; not for gaussian, whose view is a scaled back-projection
 TUNED = ("lasso-", "tv")  # methods whose λ ratio the validation rule chooses
@@ -63,27 +64,32 @@ def describe_operator(operator: str, params: dict | None) -> str:
 def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
                         operator: str = "gaussian", params: tuple = ()) -> float:
     """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this Lasso/TV method and operator (m for
-    gaussian, else ``params`` as sorted items); every ratio solved in one batch, on the same measurements."""
+    gaussian, else ``params`` as sorted items). Validation image i is measured with its own draw
+    (``image_seed(seed, "validation", i)``); every ratio is solved in one batch on that image's measurements."""
     images = validation_images(domain)
     point = {"m": m} if operator == "gaussian" else dict(params)
-    single = make_problem(images, get_domain(domain), operator, point, noise, seed, device)
     grid = len(LAMBDA_GRID)
-    problem = replace(single, y=single.y.repeat(grid, 1), truth=single.truth.repeat(grid, 1, 1, 1))
-    ratios = torch.tensor(LAMBDA_GRID, device=device).repeat_interleave(len(images))
-    if method == "tv":
-        *_, final = tv(problem, TVSettings(lam_ratio=ratios))
-    else:
-        settings = LassoSettings(lam_ratio=ratios, step=PUBLISHED_LASSO_STEP)
-        *_, final = fista(problem, BASES[method.removeprefix("lasso-")], settings)
-    errors = np.asarray(final.mse).reshape(grid, len(images)).mean(1)
+    ratios = torch.tensor(LAMBDA_GRID, device=device)
+    errors = np.zeros(grid)
+    for i, drawn in enumerate(image_seeds(seed, "validation", len(images))):
+        single = make_problem(images[i:i + 1], get_domain(domain), operator, point, noise, drawn, device)
+        problem = replace(single, y=single.y.repeat(grid, 1), truth=single.truth.repeat(grid, 1, 1, 1))
+        if method == "tv":
+            *_, final = tv(problem, TVSettings(lam_ratio=ratios))
+        else:
+            settings = LassoSettings(lam_ratio=ratios, step=PUBLISHED_LASSO_STEP)
+            *_, final = fista(problem, BASES[method.removeprefix("lasso-")], settings)
+        errors += np.asarray(final.mse)
     return LAMBDA_GRID[int(errors.argmin())]
 
 
 @functools.lru_cache(maxsize=1)
 def published_lambda_ratios() -> dict[tuple, float]:
-    """A result row's key with blank source and image → the ratio validation chose, as recorded in docs/results."""
-    return {key_of({**r, "source": "", "image": ""}): float(r["lam_ratio"])
-            for path in sorted(RESULTS_DIR.glob("*/results.csv")) for r in read_rows(path) if r["lam_ratio"]}
+    """A result row's key with blank source and image and the sweep's seed (the ``seed`` of its image seed) → the
+    ratio validation chose, as recorded in docs/results by rows measured each with their own image seed."""
+    return {key_of({**r, "source": "", "image": "", "seed": seed_parts(r["seed"])[0]}): float(r["lam_ratio"])
+            for path in sorted(RESULTS_DIR.glob("*/results.csv")) for r in read_rows(path)
+            if r["lam_ratio"] and seed_parts(r["seed"])[1]}
 
 
 @functools.lru_cache(maxsize=None)
@@ -148,12 +154,13 @@ def point_m(domain: str, operator: str, point: dict) -> int:
 
 @dataclass(frozen=True)
 class Cell:
-    """One unit of a sweep: a method at one sweep point on one batch of images (the batch the serial loop
-    solves together, so a cell's rows are the same wherever it runs)."""
+    """One unit of a sweep: a method at one sweep point on one image, measured and solved from its image seed
+    (so its row is the same wherever it runs)."""
     method: str
     point: dict
     m: int
-    indices: tuple[int, ...]
+    index: int
+    seed: int                # the image seed
     ratio_key: tuple | None  # ``lambda_ratio``'s arguments when validation chooses λ, else None
     step: str | None         # FISTA's step rule (None: Lasso exactly as the app runs it)
     iterations: int | None   # Lasso's iterations in all (None: its default)
@@ -177,8 +184,8 @@ class Plan:
 def plan(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
          seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
          params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None) -> Plan:
-    """The cells of a sweep (``sweep``'s arguments) in row order: method, point, batch; a batch holds only images
-    whose row key is not in ``done``."""
+    """The cells of a sweep (``sweep``'s arguments) in row order: method, point, image; only images whose row key
+    is not in ``done``."""
     if SENSOR in methods and operator == "gaussian":
         raise InputError(f"{SENSOR} scores the sensor's view, which for gaussian is a scaled back-projection; "
                          f"use it with fourier or blur")
@@ -187,45 +194,43 @@ def plan(domain: str, methods: list[str], ms: list[int], source: str, count: int
     points = sweep_points(domain, ms, operator, params)
     label = describe_operator(operator, params if operator != "gaussian" else None)
     data = load_images(domain, source, count)
+    seeds = image_seeds(seed, source, len(data.names))
     done = done or set()
     cells = []
     for method in methods:
         for point in points:
             m = point_m(domain, operator, point)
             todo = [i for i, name in enumerate(data.names)
-                    if row_key(domain, source, method, m, name, noise, seed, label) not in done]
+                    if row_key(domain, source, method, m, name, noise, seeds[i], label) not in done]
             per_image = lam_rule == "per-image" and method.startswith("lasso-")
             ratio_key = (domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
                 if method.startswith(TUNED) and not per_image else None
             step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
             iterations = lasso_iterations if method.startswith("lasso-") else None
-            cells += [Cell(method, point, m, tuple(todo[start:start + BATCH[domain]]), ratio_key, step, iterations)
-                      for start in range(0, len(todo), BATCH[domain])]
+            cells += [Cell(method, point, m, i, seeds[i], ratio_key, step, iterations) for i in todo]
     return Plan(domain, source, operator, label, noise, seed, device, list(data.names), data.images, cells)
 
 
 def cell_rows(plan: Plan, cell: Cell, ratio: float | None,
               should_stop: Callable[[], bool] | None = None) -> list[dict] | None:
-    """The rows of one cell of ``plan``, in image order; None once ``should_stop()`` is true."""
-    problem = make_problem(plan.images[list(cell.indices)], get_domain(plan.domain), plan.operator, cell.point,
-                           plan.noise, plan.seed, plan.device)
+    """The row of one cell of ``plan`` (a list of one); None once ``should_stop()`` is true."""
+    problem = make_problem(plan.images[cell.index:cell.index + 1], get_domain(plan.domain), plan.operator,
+                           cell.point, plan.noise, cell.seed, plan.device)
     final = solve(problem, cell.method, Options(iterations=cell.iterations, lam_ratio=ratio, lasso_step=cell.step),
                   should_stop)
     if final is None:
         return None
     return [{"domain": plan.domain, "source": plan.source, "method": cell.method, "m": cell.m,
-             "image": plan.names[index], "noise": plan.noise, "seed": plan.seed,
-             "lam_ratio": "" if ratio is None else ratio,
-             "mse": final.mse[j], "psnr": final.psnr[j], "ssim": final.ssim[j],
-             "seconds": final.seconds / len(cell.indices), "iterations": final.iteration, "operator": plan.label}
-            for j, index in enumerate(cell.indices)]
+             "image": plan.names[cell.index], "noise": plan.noise, "seed": cell.seed,
+             "lam_ratio": "" if ratio is None else ratio, "mse": final.mse[0], "psnr": final.psnr[0],
+             "ssim": final.ssim[0], "seconds": final.seconds, "iterations": final.iteration, "operator": plan.label}]
 
 
 def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
           seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
           params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None,
           should_stop: Callable[[], bool] | None = None) -> Iterator[dict]:
-    """Yield one result row per (method, m, image), batching images; rows whose key is in ``done`` are skipped;
+    """Yield one result row per (method, m, image), each image solved alone; rows whose key is in ``done`` are skipped;
     the rows end early once ``should_stop()`` is true (checked every ``STOP_EVERY`` solver iterations).
     ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
     app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
@@ -273,10 +278,12 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
     if others:
         raise InputError(f"{csv_path} holds rows of operator {', '.join(sorted(others))!r}, not {label!r}; "
                          f"use another --out directory")
+    check_image_seeds(rows, csv_path)
     done = {key_of(r) for r in rows}
     ms_of_points = [point_m(domain, operator, p) for p in sweep_points(domain, ms, operator, params)]
-    wanted = {row_key(domain, source, method, m, name, noise, seed, label)
-              for method in methods for m in ms_of_points for name in load_images(domain, source, count).names}
+    wanted = {row_key(domain, source, method, m, name, noise, image_seed(seed, source, i), label)
+              for method in methods for m in ms_of_points
+              for i, name in enumerate(load_images(domain, source, count).names)}
     with tqdm(total=len(wanted), initial=len(wanted & done), unit="img", desc=f"{domain}/{source}",
               disable=not progress) as bar:
         def counted(new_rows):

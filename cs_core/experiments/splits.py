@@ -9,6 +9,10 @@
   and ``val-real`` = 8 real photos from scikit-image's bundled data that the gallery does not use (LFW faces
   2–5 — the gallery takes 0 and 1 — and four natural images), cropped square and resized to 64×64 like
   the gallery's photos.
+- Per-image randomness: image ``index`` of a split is measured with its own A (or MRI mask), its own noise and
+  its own solver starts, all drawn from ``image_seed(seed, split, index)`` (``problem.stream``), so a row is
+  reproducible alone and no two images (in one split or across splits) share a matrix. Every split has its own
+  nonzero code (``SPLIT_CODES``): validation draws are disjoint from test draws by construction.
 """
 from dataclasses import dataclass
 
@@ -36,6 +40,43 @@ VALIDATION_PHOTOS = {
     "coins": ("coins", None, (0, 0, 300)),
     "motorcycle": ("stereo_motorcycle", 0, (0, 300, 500)),
 }
+
+# split → code in the image seed; the faces validation set is ``validation`` (``val-inrange`` in the beyond sets);
+# ``gallery``: the app's whole gallery (the λ check)
+SPLIT_CODES = {"heldout": 1, "inrange": 2, "real": 3, "validation": 4, "val-inrange": 4, "val-real": 5,
+               "gallery": 6}
+INDEX_BITS, SPLIT_BITS = 20, 3  # up to 2²⁰ images per split, 7 split codes
+
+
+def image_seed(seed: int, split: str, index: int) -> int:
+    """The seed of image ``index`` of ``split`` under the experiment's ``seed``: seed·2²³ + code·2²⁰ + index
+    (distinct for every (seed, split, index); never a plain small seed, as the code is ≥ 1)."""
+    if split not in SPLIT_CODES:
+        raise InputError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_CODES)}")
+    if not 0 <= index < 2 ** INDEX_BITS or seed < 0:
+        raise InputError(f"an image seed needs seed ≥ 0 and 0 ≤ index < {2 ** INDEX_BITS}; got {seed}, {index}")
+    return (int(seed) << (INDEX_BITS + SPLIT_BITS)) | (SPLIT_CODES[split] << INDEX_BITS) | int(index)
+
+
+def seed_parts(value: int) -> tuple[int, int, int]:
+    """(seed, split code, index) of an image seed; the code is 0 when ``value`` is not one (a plain seed)."""
+    value = int(value)
+    return (value >> (INDEX_BITS + SPLIT_BITS), (value >> INDEX_BITS) & (2 ** SPLIT_BITS - 1),
+            value & (2 ** INDEX_BITS - 1))
+
+
+def image_seeds(seed: int, split: str, count: int) -> list[int]:
+    """The seeds of the first ``count`` images of ``split``."""
+    return [image_seed(seed, split, i) for i in range(count)]
+
+
+def check_image_seeds(rows: list[dict], path) -> None:
+    """Refuse to add to ``path`` when a row of it was not drawn from an image seed (one A shared by a batch):
+    rows of the two protocols never mix in one file."""
+    shared = sum(1 for r in rows if r.get("seed", "") != "" and not seed_parts(r["seed"])[1])
+    if shared:
+        raise InputError(f"{path} holds {shared} rows whose seed is not an image seed (measured with one A shared by "
+                         f"the batch); use another --out")
 
 
 @dataclass
