@@ -3,14 +3,15 @@
 Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
 - Lasso's λ per (method, m) is ``ratio · λ_max`` with the ratio from ``LAMBDA_GRID`` that gives the lowest
   mean MSE on the validation images, never on the images reported. The ratio is recorded in the CSV, and the
-  ratios recorded by the published sweeps (docs/results) are reused instead of being recomputed.
+  ratios recorded by the published sweeps (docs/results, rows with image seeds) are reused instead of being
+  recomputed.
 - Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement. Each image at each m has its own A
   (or MRI mask), noise and solver starts, drawn from its image seed (``splits.image_seed``: the sweep's seed,
   the split, the image's index; recorded in the ``seed`` column), and is solved alone, so that any row is
   reproducible by itself; validation images draw from seeds disjoint from the reported ones. CSGM with the
-  prior's default settings, or with ``Prior.paper`` where the prior has them (DCGAN), restarts batched. Other operators (``fourier``, ``blur``) are measured at their given
-  parameters (one point, m = the operator's m) and recorded in the ``operator`` column; TV's λ ratio is
-  chosen like Lasso's. The pseudo-method ``sensor`` records the sensor's own view as the estimate (the
+  prior's default settings, or with ``Prior.paper`` where the prior has them (DCGAN), restarts batched.
+  Other operators (``fourier``, ``blur``) are measured at their given parameters (one point, m = the
+  operator's m) and recorded in the ``operator`` column; TV's λ ratio is chosen like Lasso's. The pseudo-method ``sensor`` records the sensor's own view as the estimate (the
   zero-filled image, the blurred input).
 """
 import functools
