@@ -17,7 +17,7 @@ import torch
 
 from ..errors import InputError
 
-MAX_FEATURES_PER_CHUNK = 2_000_000  # rows × m of one block of features: about 100 MB of float64 temporaries
+MAX_FEATURES_PER_CHUNK = 200_000  # rows × m of a block of features: float64 temporaries of at most 3.2 MB each
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ def merge(sketches: list[Sketch]) -> Sketch:
 
 def sketch_density(sketch: Sketch, omega: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """⟨z_X, Φ(c)⟩ at each row c of ``points``: (1/N) Σ_i κ̂(x_i, c), the smoothed density the sketch encodes
-    (in row blocks, as ``chunk_sums``)."""
+    (in row blocks, as ``chunk_sums``, written into one output: no small result between two blocks' temporaries)."""
     rows, values = max(1, MAX_FEATURES_PER_CHUNK // omega.shape[1]), sketch.values.to(omega.dtype)
-    return torch.cat([features(points[start:start + rows].to(omega.device), omega) @ values
-                      for start in range(0, points.shape[0], rows)])
+    out = torch.empty(points.shape[0], dtype=omega.dtype, device=omega.device)
+    for start in range(0, points.shape[0], rows):
+        torch.mv(features(points[start:start + rows].to(omega.device), omega), values, out=out[start:start + rows])
+    return out
