@@ -5,13 +5,15 @@
 - landscape: wall time of ``python -m cs_core landscape descend`` with the tab's defaults (Python's start-up
   included), then in the browser Run → status ``… done`` (each click a new seed, so no problem is cached; the
   first click of the server is reported apart) and the heat map's frames counted by a MutationObserver;
-- sketch: Train → ``… done`` with the tab's defaults, and the distances its status reports.
+- sketch: Train → ``… done`` with the tab's defaults (sketching included: no Sketch click first), and the
+  distances its status reports, on gmm, circles, spiral and a circle painted on the canvas with the mouse.
 ``--root`` runs the app of another checkout (e.g. an older commit unpacked with ``git archive``), for before/after.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -24,7 +26,7 @@ CLI = ["landscape", "descend", "--k", "2", "--widths", "50,500", "--m", "200", "
 WATCH = """(id) => {
   window.__frames = 0;
   const root = document.querySelector('#' + id);
-  let last = null;
+  let last = root.querySelector('img')?.src;   // a new frame is a picture other than the one before it
   new MutationObserver(() => {
     const img = root.querySelector('img');
     if (img && img.src && img.src !== last) { last = img.src; window.__frames += 1; }
@@ -44,6 +46,21 @@ def run_until_done(page, button: str, status: str) -> float:
     page.wait_for_function(status_ends(status, "running"), timeout=300_000, polling="raf")
     page.wait_for_function(status_ends(status, "done", "stopped", "limit"), timeout=300_000, polling="raf")
     return time.perf_counter() - start
+
+
+def paint_a_circle(page) -> None:
+    """A circle drawn on the Sketch tab's canvas like a visitor with the mouse (the draw tool picked first)."""
+    page.locator("#sketch-canvas").scroll_into_view_if_needed()
+    page.locator("#sketch-canvas button[aria-label*='raw' i], #sketch-canvas button[aria-label*='rush' i]").first.click()
+    canvas = page.locator("#sketch-canvas canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 3
+    page.mouse.move(cx + r, cy)
+    page.mouse.down()
+    for i in range(1, 61):
+        page.mouse.move(cx + r * math.cos(i * math.pi / 30), cy + r * math.sin(i * math.pi / 30), steps=2)
+    page.mouse.up()
 
 
 def cli_seconds(root: Path, seed: int) -> float:
@@ -66,7 +83,7 @@ def main() -> None:
     from app_server import open_page, running_app
     from playwright.sync_api import sync_playwright
 
-    report = {"root": str(root), "landscape": [], "sketch": []}
+    report = {"root": str(root), "load_before": os.getloadavg(), "landscape": [], "sketch": []}
     with running_app() as url, sync_playwright() as p:
         browser, page = open_page(p, url)
         if "landscape" not in args.skip:
@@ -88,7 +105,9 @@ def main() -> None:
         if "sketch" not in args.skip:
             page.get_by_role("tab", name="Learn from a sketch").click()
             page.wait_for_selector("#sketch-train-btn")
-            for dataset in ("gmm", "circles", "spiral"):
+            for dataset in ("gmm", "circles", "spiral", "your drawing"):
+                if dataset == "your drawing":
+                    paint_a_circle(page)
                 page.get_by_label(dataset, exact=True).check()
                 seconds = run_until_done(page, "#sketch-train-btn", "#sketch-status textarea")
                 status = page.input_value("#sketch-status textarea")
@@ -97,6 +116,7 @@ def main() -> None:
                                          "numbers": numbers})
                 print(json.dumps(report["sketch"][-1]), file=sys.stderr)
         browser.close()
+    report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=1))
 
 

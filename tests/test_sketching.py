@@ -289,3 +289,38 @@ def test_the_tab_runs_exactly_what_sketch_fit_runs(capsys):
     assert 10 ** distance.iloc[0] == pytest.approx(report["distance"]["untrained"], rel=1e-9)
     assert state["gaussian"] == pytest.approx(report["distance"]["gaussian"], rel=1e-12)
     assert status.startswith("step 100/100") and status.endswith("done")
+
+
+def test_sketch_fit_with_no_other_flag_hands_training_what_the_tabs_defaults_do(monkeypatch, capsys):
+    """``sketch fit --dataset D --seed S --json`` and the tab's Train at its controls' defaults (the rows of
+    ``cs_core.tab_settings.SKETCH``) reach training with the same recipe, seed, device, data split and sketch."""
+    from cs_core.sketching import cli as sketch_cli
+    from cs_core.tab_settings import SKETCH
+    from ui import sketch as tab
+
+    class Reached(Exception):
+        pass
+
+    seen = {}
+
+    def at_training(where):
+        def learn(prepared, recipe, seed, device, **_):
+            seen[where] = (prepared, recipe, seed, device)
+            raise Reached
+        return learn
+
+    monkeypatch.setattr(sketch_cli, "learn", at_training("cli"))
+    monkeypatch.setattr(tab, "learn", at_training("tab"))
+    with pytest.raises(Reached):
+        main(["sketch", "fit", "--dataset", "gmm", "--seed", "4", "--json"])
+    shown = {r.name: r.default for r in SKETCH}
+    training = tab._training(None, tab._settings("gmm", shown["m"], shown["law"], shown["steps"], 4), None, None,
+                             lambda: False)
+    next(training)  # the sketch
+    with pytest.raises(Reached):
+        next(training)
+    (cli_data, cli_recipe, *cli_rest), (tab_data, tab_recipe, *tab_rest) = seen["cli"], seen["tab"]
+    assert cli_recipe == tab_recipe == DEFAULT and cli_rest == tab_rest == [4, cli_rest[1]]
+    for name in ("train", "heldout", "omega"):
+        assert torch.equal(getattr(cli_data, name), getattr(tab_data, name)), name
+    assert torch.equal(cli_data.sketch.values, tab_data.sketch.values) and cli_data.sigma == tab_data.sigma
