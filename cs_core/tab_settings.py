@@ -9,7 +9,7 @@ are sized so that every combination finishes within the app's wall cap on a 2-co
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 from .domains import DOMAINS
@@ -18,6 +18,7 @@ from .experiments.splits import SOURCES
 from .landscape import descent, risk, scene
 from .settings import Field
 from .priors import PRIORS
+from .solvers import check_methods
 from .sketching import fit, frequencies, learn, toys
 
 MAX_SEED = 2 ** 31 - 1
@@ -25,6 +26,10 @@ PRESETS = {"2 layers, wide": (50, 500), "3 layers": (20, 100, 500)}  # the Lands
 
 F = Field
 SEED = F("seed", int, 0, "seed (--seed)", "--seed", low=0, high=MAX_SEED)
+
+def row(rows: tuple[Field, ...], name: str) -> Field:
+    return next(r for r in rows if r.name == name)
+
 
 # ---------------------------------------------------------------- landscape descend / the tab's Run
 STARTS = F("starts", int, 64, "random starts (--starts)", "--starts", low=1, high=scene.MAX_STARTS)
@@ -77,6 +82,39 @@ SWEEP = (  # the order of /sweep's parameters
 del F
 
 
+@dataclass(frozen=True)
+class SweepOffer:
+    """What the Sweep tab offers in a domain: the methods of its precomputed figure, the paper's m values up to
+    ``max_m`` and at most ``images`` images, so that the sweep of every method at every m on every image ends
+    within the app's wall cap on a 2-core CPU (docs/app.md: one faces CSGM-DCGAN reconstruction takes 10–40 s of
+    a core, and Lasso's λ chosen on validation images 5–20 s per m below 500, more above)."""
+    methods: tuple[str, ...]
+    max_m: int
+    images: int
+
+
+SWEEP_OFFER = {
+    "mnist": SweepOffer(("lasso-pixel", "lasso-dct", "csgm-vae"), max_m=750, images=row(SWEEP, "images").high),
+    "faces": SweepOffer(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), max_m=200, images=1),
+}
+
+
+def sweep_images(domain: str, images) -> int:
+    """The number of images, within the tab's limit for the domain."""
+    return check(replace(row(SWEEP, "images"), high=SWEEP_OFFER[domain].images,
+                         label=f"number of images for {domain}"), images)
+
+
+def sweep_methods(domain: str, methods: list[str]) -> list[str]:
+    """The methods (no repeats, in order), each one of the domain's and offered by the tab for it."""
+    check_methods(methods, domain)
+    offered = SWEEP_OFFER[domain].methods
+    for name in methods:
+        if name not in offered:
+            raise InputError(f"the {domain} sweep offers {', '.join(offered[:-1])} or {offered[-1]}; got {name!r}")
+    return list(dict.fromkeys(methods))
+
+
 def check(row: Field, value):
     """``row.check(value)``, and a blank value is an error too (these rows have no "core default"); a number's
     error always states its range."""
@@ -92,8 +130,6 @@ def check(row: Field, value):
     return out
 
 
-def row(rows: tuple[Field, ...], name: str) -> Field:
-    return next(r for r in rows if r.name == name)
 
 
 def checked(rows: tuple[Field, ...], *values, **named) -> SimpleNamespace:
@@ -122,10 +158,11 @@ def check_args(args) -> None:
             setattr(args, row.name, row.check(value))
 
 
-def sweep_ms(domain: str, ms: list, offered: dict[str, tuple[int, ...]]) -> list[int]:
-    """The sweep's m values: whole numbers among those the tab offers for the domain, sorted, no repeats."""
+def sweep_ms(domain: str, ms: list, paper_m: dict[str, tuple[int, ...]]) -> list[int]:
+    """The sweep's m values: whole numbers among those the tab offers for the domain (the paper's up to its
+    ``max_m``), sorted, no repeats."""
     field = Field("ms", int, label="m", choices=())
-    allowed = offered[domain]
+    allowed = offered_ms(domain, paper_m)
     out = set()
     for value in ms:
         m = field.check(value)
@@ -133,3 +170,8 @@ def sweep_ms(domain: str, ms: list, offered: dict[str, tuple[int, ...]]) -> list
             raise InputError(f"m = {m} is not offered for {domain}; choose from {', '.join(map(str, allowed))}")
         out.add(m)
     return sorted(out)
+
+
+def offered_ms(domain: str, paper_m: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The paper's m values for the domain that the Sweep tab offers."""
+    return tuple(m for m in paper_m[domain] if m <= SWEEP_OFFER[domain].max_m)

@@ -302,13 +302,14 @@ def main(argv: list[str] | None = None) -> int:
                              "inputs interleaved, for --seconds; maxima: each tab's heaviest request alone, its time "
                              "and the server's peak memory (ui.loadtest_mixed)")
     parser.add_argument("--seconds", type=float, default=120.0, help="mixed: how long the visitors keep going")
+    parser.add_argument("--only", action="append", help="maxima: only this request (repeatable), e.g. 'sketch'")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     try:
         if args.profile == "maxima":
             from .loadtest_mixed import maxima
-            print(json.dumps(maxima(args.url, args.pid), indent=1))
+            print(json.dumps(maxima(args.url, args.pid, only=args.only), indent=1))
             return 0
         if args.profile == "mixed":
             from .loadtest_mixed import format_mixed, mixed_test

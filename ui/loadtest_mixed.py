@@ -162,7 +162,7 @@ def mixed_test(url: str, sessions: int = 8, seconds: float = 120.0, pid: int | N
 
 def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
     """Each tab's heaviest request a visitor can set (the widgets' maxima): name → (tab, api, arguments)."""
-    from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP, row
+    from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP_OFFER, offered_ms, row
     from cs_core.experiments.paper import PAPER_M
 
     def top(rows, name):
@@ -179,32 +179,44 @@ def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
         "sketch": ("sketch", "/sketch", ["spiral", top(SKETCH, "m"), "gaussian", 0, None, None]),
         "sketch train": ("sketch", "/sketch_train", ["spiral", top(SKETCH, "m"), "gaussian", top(SKETCH, "steps"), 0,
                                                      None, None]),
-        "sweep (faces, 3 methods, 8 m, 10 images)": ("sweep", "/sweep", [
-            "faces", ["lasso-dct", "lasso-wavelet", "csgm-dcgan"], list(PAPER_M["faces"]), top(SWEEP, "images"),
-            "inrange"]),
+        **{f"sweep ({domain}: every offered method, m and image)": ("sweep", "/sweep", [
+            domain, list(offer.methods), list(offered_ms(domain, PAPER_M)), offer.images,
+            "heldout" if domain == "mnist" else "inrange"]) for domain, offer in SWEEP_OFFER.items()},
     }
 
 
-def maxima(url: str, pid: int | None = None, settle: float = 3.0) -> dict:
-    """Each tab's heaviest request alone: its wall time, final status and the server's memory before and at
-    its peak."""
+def maxima(url: str, pid: int | None = None, settle: float = 3.0, only: list[str] | None = None) -> dict:
+    """Each tab's heaviest request alone (or those named in ``only``), after one light request of every tab (so
+    that one-time imports and caches are not counted): its wall time, final status, the server's resident memory
+    before it and at its peak (sampled every 20 ms), and the difference."""
     from gradio_client import Client
 
+    from cs_core.errors import InputError
     check_loopback(url)
+    heavy = maxima_requests()
+    unknown = set(only or ()) - set(heavy)
+    if unknown:
+        raise InputError(f"--only: unknown request {sorted(unknown)[0]!r}; choose from {', '.join(heavy)}")
     pid = pid if pid is not None else server_pid(url)
     client, out = Client(url, verbose=False, download_files=False), {}
-    for name, (tab, api, args) in maxima_requests().items():
+    for tab in TABS:
+        call(client, tab, 0)
+    client.predict("spiral", 10, "gaussian", 0, None, None, api_name="/sketch")
+    for name, (tab, api, args) in heavy.items():
+        if only and name not in only:
+            continue
         time.sleep(settle)
         before, started = rss_mib(pid), time.perf_counter()
-        with MemoryWatch(pid) as watch:
+        with MemoryWatch(pid, interval=0.02) as watch:
             try:
                 outputs = client.predict(**args, api_name=api) if isinstance(args, dict) else \
                     client.predict(*args, api_name=api)
                 status = "done" if api == "/sketch" else _status(tab, outputs)
             except Exception as exc:  # noqa: BLE001 - reported
                 status = f"{type(exc).__name__}: {exc}"
-        out[name] = {"seconds": time.perf_counter() - started, "status": status[-160:],
-                     "rss_before_mib": before, "rss_peak_mib": watch.peak}
+        out[name] = {"seconds": time.perf_counter() - started, "status": status[-160:], "rss_before_mib": before,
+                     "rss_peak_mib": watch.peak,
+                     "added_mib": None if before is None or watch.peak is None else watch.peak - before}
     return out
 
 

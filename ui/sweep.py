@@ -17,14 +17,14 @@ from cs_core.experiments.paper import PAPER_M, RESULTS_DIR, sweep
 from cs_core.experiments.splits import SOURCES, load_images
 from cs_core.palette import method_color
 from cs_core.solvers import METHODS
-from cs_core.tab_settings import SWEEP, checked, row, sweep_ms
+from cs_core.tab_settings import SWEEP, SWEEP_OFFER, checked, offered_ms, row, sweep_images, sweep_methods, sweep_ms
 
-from .common import (DOMAIN_CHOICES, HIDDEN, Runs, default_methods, in_background, max_seconds, method_choices,
-                     method_label, raw, user_errors)
+from .common import (DOMAIN_CHOICES, HIDDEN, Runs, default_methods, in_background, max_seconds, method_label, raw,
+                     usable_methods, user_errors)
 
 TITLE = "Measurements vs error"
 ELEM_ID = "sweep-tab"
-SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [100, 500, 2500]}
+SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [20, 100, 200]}
 SWEEP_SOURCES = {"mnist": ["heldout", "real"], "faces": ["inrange", "real"]}
 SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
 RUNS = Runs()                                  # the sweep per browser session, for Stop
@@ -73,7 +73,8 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
     stop, began = run.stop, time.monotonic()
     s = checked(SWEEP, domain, methods, ms, images, source)
     device = resolve_device("auto")
-    methods, ms = list(dict.fromkeys(s.methods)), sweep_ms(s.domain, s.ms, PAPER_M)
+    methods, ms = sweep_methods(s.domain, s.methods), sweep_ms(s.domain, s.ms, PAPER_M)
+    s.images = sweep_images(s.domain, s.images)
     n_images = len(load_images(s.domain, s.source, s.images).names)
     groups, started = len(methods) * len(ms), time.perf_counter()
     head = f"device {describe_device(device)} · {s.domain}/{s.source} · {n_images} image{'' if n_images == 1 else 's'}"
@@ -108,12 +109,21 @@ def run_small_sweep(domain, methods, ms, images, source, request: gr.Request = N
         yield f"{head} · {finished}/{groups} groups · {ended()}", gr.skip(), gr.skip()
 
 
-def _sweep_domain_form(domain, source=None):
-    """Methods, m values and sources offered for the domain (presets selected), and its full figure."""
+def offered_methods(domain: str) -> list[str]:
+    """The methods the tab offers for the domain (``cs_core.tab_settings.SWEEP_OFFER``) whose prior is loaded."""
+    return [n for n in SWEEP_OFFER[domain].methods if n in usable_methods(domain)]
+
+
+def _sweep_domain_form(domain, source=None, images=None):
+    """Methods, m values, the images' limit and the sources offered for the domain (presets selected), and its
+    full figure."""
     source = source if source in SWEEP_SOURCES[domain] else SWEEP_SOURCES[domain][0]
     figure, caption = sweep_figure(domain, source)
-    return (gr.update(choices=method_choices(domain), value=default_methods(domain)),
-            gr.update(choices=list(PAPER_M[domain]), value=SWEEP_DEFAULT_M[domain]),
+    offered, most = offered_methods(domain), SWEEP_OFFER[domain].images
+    return (gr.update(choices=[(method_label(n), n) for n in offered],
+                      value=[n for n in default_methods(domain) if n in offered] or offered[:1]),
+            gr.update(choices=list(offered_ms(domain, PAPER_M)), value=SWEEP_DEFAULT_M[domain]),
+            gr.update(maximum=most, value=min(images if isinstance(images, int) else IMAGES.default, most)),
             gr.update(choices=SWEEP_SOURCES[domain], value=source), figure, caption)
 
 
@@ -121,16 +131,20 @@ def build(demo: gr.Blocks) -> None:
     """The tab's contents: a small sweep drawn live beside the precomputed full figure."""
     domain0 = "mnist"
     figure0, caption0 = sweep_figure(domain0, SWEEP_SOURCES[domain0][0])
-    all_m = sorted({m for values in PAPER_M.values() for m in values})
+    all_m = sorted({m for domain in SWEEP_OFFER for m in offered_ms(domain, PAPER_M)})
+    limits = "; ".join(f"{d}: m up to {o.max_m}, at most {o.images} image{'s' if o.images > 1 else ''}"
+                       for d, o in SWEEP_OFFER.items())
     gr.Markdown("Mean per-pixel error vs the number of Gaussian measurements m, on a few images "
-                "(noiseless, seed 0, Lasso's λ chosen on validation images as in `docs/RESULTS.md`).")
+                "(noiseless, seed 0, Lasso's λ chosen on validation images as in `docs/RESULTS.md`). "
+                f"So that every sweep ends within the time cap on a small CPU: {limits}.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             domain = gr.Radio(DOMAIN_CHOICES, value=domain0, label="Domain", elem_id="sweep-domain")
-            # Built with every choice so that an API call for any domain reaches the core's own checks;
+            # Built with every domain's choices (an API call's values are checked by cs_core.tab_settings);
             # the page narrows them to the domain's.
-            methods = gr.CheckboxGroup([(m_.label, n) for n, m_ in METHODS.items()],
-                                       value=default_methods(domain0), label="Methods", elem_id="sweep-methods")
+            methods = gr.CheckboxGroup([(method_label(n), n) for n in dict.fromkeys(
+                n for offer in SWEEP_OFFER.values() for n in offer.methods)],
+                value=default_methods(domain0), label="Methods", elem_id="sweep-methods")
             ms = gr.CheckboxGroup(all_m, value=SWEEP_DEFAULT_M[domain0], label="m values (the paper's)",
                                   elem_id="sweep-m")
             images = gr.Slider(IMAGES.low, IMAGES.high, value=IMAGES.default, step=1, label="number of images",
@@ -164,6 +178,7 @@ def build(demo: gr.Blocks) -> None:
     run_btn.click(run_small_sweep, [domain, methods, ms, images, source], [status, plot, table],
                   api_name="sweep", concurrency_limit=1, show_progress="full", show_progress_on=[progress_bar])
     stop_btn.click(RUNS.stop, None, None, api_name="sweep_stop", show_progress="hidden")
-    domain.input(_sweep_domain_form, [domain], [methods, ms, source, figure, caption], **HIDDEN)
+    domain.input(lambda d, i: _sweep_domain_form(d, None, i), [domain, images],
+                 [methods, ms, images, source, figure, caption], **HIDDEN)
     source.input(lambda d, s: sweep_figure(d, s), [domain, source], [figure, caption], **HIDDEN)
-    demo.load(_sweep_domain_form, [domain, source], [methods, ms, source, figure, caption], **HIDDEN)
+    demo.load(_sweep_domain_form, [domain, source, images], [methods, ms, images, source, figure, caption], **HIDDEN)
