@@ -51,6 +51,28 @@ def test_choices_and_lists_name_what_is_allowed():
         checked(SKETCH, dataset=None)
 
 
+def test_the_sweep_offers_per_domain_what_fits_the_cap_and_refuses_the_rest():
+    from cs_core.experiments.paper import PAPER_M
+    from cs_core.solvers import methods_for
+    from cs_core.tab_settings import SWEEP_OFFER, offered_ms, sweep_images, sweep_methods, sweep_ms
+    from ui import sweep
+    for domain, offer in SWEEP_OFFER.items():
+        assert set(offer.methods) <= set(methods_for(domain)) and 1 <= offer.images <= row(SWEEP, "images").high
+        assert set(sweep.SWEEP_DEFAULT_M[domain]) <= set(offered_ms(domain, PAPER_M)) and \
+            set(common.default_methods(domain)) <= set(offer.methods)
+    assert offered_ms("faces", PAPER_M) == (20, 50, 100, 200)
+    with pytest.raises(InputError, match="^the faces sweep offers lasso-dct, lasso-wavelet or csgm-dcgan; got 'dip'$"):
+        sweep_methods("faces", ["lasso-dct", "dip"])
+    with pytest.raises(InputError, match="does not fit domain mnist"):
+        sweep_methods("mnist", ["csgm-dcgan"])
+    assert sweep_methods("faces", ["csgm-dcgan", "lasso-dct", "csgm-dcgan"]) == ["csgm-dcgan", "lasso-dct"]
+    with pytest.raises(InputError, match="^number of images for faces must be a whole number from 1 to 1; got 2$"):
+        sweep_images("faces", 2)
+    assert sweep_images("mnist", 10) == 10
+    with pytest.raises(InputError, match="^m = 500 is not offered for faces; choose from 20, 50, 100, 200$"):
+        sweep_ms("faces", [20, 500], PAPER_M)
+
+
 def _slider_limits(build) -> dict:
     """elem_id → (minimum, maximum, value) of every slider a tab builds."""
     with gr.Blocks() as demo:
@@ -178,6 +200,55 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
     assert float(done.stdout.strip().splitlines()[-1]) < 256
 
 
+def test_runs_remember_only_the_sessions_that_started_one_last():
+    runs = common.Runs(keep=3)
+    sessions = [type("Request", (), {"session_hash": f"s{i}"})() for i in range(5)]
+    for request in sessions:
+        runs.start(request)
+    assert [runs.get(r) is not None for r in sessions] == [False, False, True, True, True]
+    runs.get(sessions[2]).record = "kept"
+    runs.start(sessions[2])                      # a new run of s2: it keeps s2's record and is now the latest
+    runs.start(sessions[0])                      # s3, the oldest, goes
+    assert runs.get(sessions[2]).record == "kept"
+    assert [runs.get(r) is not None for r in sessions] == [True, False, True, False, True]
+
+
+@pytest.fixture(scope="module")
+def server_process(free_port):
+    """The demo in a process of its own, as it is served: (its URL, its PID), for its memory."""
+    import os
+    import urllib.request
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "demo_app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 300
+    try:
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.server
+@pytest.mark.timeout(900)
+def test_one_sketch_at_the_largest_m_adds_at_most_256_mib_to_the_server(server_process):
+    """Through the API of a served app, its resident memory sampled every 20 ms (the handler runs in a worker
+    thread, where glibc's malloc arenas used to keep and fragment its tensors: +460–540 MiB)."""
+    from ui.loadtest_mixed import maxima
+    url, pid = server_process
+    result = maxima(url, pid, settle=1.0, only=["sketch"])["sketch"]
+    assert result["status"] == "done" and result["rss_before_mib"] > 100, result
+    assert result["added_mib"] <= 256, result
+
+
 # ---------------------------------------------------------------- through the API of a running server
 
 GOOD = {  # one valid request per endpoint, positional in the API's order
@@ -193,7 +264,7 @@ ROWS = {"/landscape": LANDSCAPE, "/landscape_phase": LANDSCAPE_PHASE, "/landscap
 LONG = {  # runs that take far longer than a second
     "/landscape": ["2 layers, wide", 1000, 0.0, 128, "adam", 1000, 0],
     "/sketch_train": ["spiral", 2000, "gaussian", 3000, 0, None, None],
-    "/sweep": ["mnist", ["lasso-dct", "lasso-wavelet", "csgm-vae"], [25, 100, 400, 750], 10, "heldout"],
+    "/sweep": ["mnist", ["lasso-pixel", "lasso-dct", "csgm-vae"], [25, 100, 400, 750], 10, "heldout"],
 }
 
 

@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -42,6 +43,7 @@ DISPLAY_SIDE = 224                 # images are nearest-upscaled to about this s
 DOMAIN_CHOICES = [("MNIST digits · 28×28", "mnist"), ("Faces · 64×64 RGB", "faces")]
 DEFAULT_METHODS = {"mnist": ["lasso-dct", "csgm-vae"], "faces": ["lasso-dct", "lasso-wavelet", "csgm-dcgan"]}
 HIDDEN = dict(api_visibility="private", show_progress="hidden")  # form callbacks: no API, no spinner
+KEPT_SESSIONS = 32                 # sessions whose last finished run (and its export) a tab keeps
 
 THEME = gr.themes.Soft()
 CSS = """
@@ -183,15 +185,22 @@ class Run:
 
 
 class Runs:
-    """The runs of one tab, one per browser session, so Stop reaches the run of the visitor who pressed it."""
+    """The runs of one tab, one per browser session, so Stop reaches the run of the visitor who pressed it. Only
+    the ``keep`` sessions that started a run last are remembered (a record holds every snapshot of a run, so
+    their memory stays bounded however many visitors come); the runs still going are always among them, since a
+    tab runs at most its concurrency limit (far below ``keep``) at once and a run starts only when it is served."""
 
-    def __init__(self):
-        self._runs: dict[str, Run] = {}
+    def __init__(self, keep: int = KEPT_SESSIONS):
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self.keep = keep
 
     def start(self, request: gr.Request | None) -> Run:
         """A new run for the session; it keeps the last run's record until it records one of its own."""
-        previous = self._runs.get(session_id(request))
-        run = self._runs[session_id(request)] = Run(record=previous.record if previous else None)
+        key = session_id(request)
+        previous = self._runs.pop(key, None)
+        run = self._runs[key] = Run(record=previous.record if previous else None)
+        while len(self._runs) > self.keep:
+            self._runs.popitem(last=False)
         return run
 
     def get(self, request: gr.Request | None) -> Run | None:
