@@ -2,6 +2,9 @@
 is sent only when its method moved, the last frame sends them all, and the frame rate follows a frame's cost."""
 import time
 
+import numpy as np
+
+from cs_core.solvers import METHODS
 from ui.reconstruct import form, handlers
 
 FIRST_SLOT = 3  # the outputs: status, truth, sensor view, then the reconstruction slots
@@ -15,7 +18,12 @@ def arguments(**overrides) -> dict:
 
 
 def sent(update) -> bool:
-    return isinstance(update, dict) and "value" in update
+    """An image in the frame: a plain array (a live frame) or an update carrying a value (the first and last)."""
+    return isinstance(update, np.ndarray) or isinstance(update, dict) and "value" in update
+
+
+def labelled(update) -> bool:
+    return isinstance(update, dict) and "label" in update
 
 
 def test_an_image_is_sent_when_its_method_moved_and_the_last_frame_sends_all(monkeypatch):
@@ -29,6 +37,12 @@ def test_an_image_is_sent_when_its_method_moved_and_the_last_frame_sends_all(mon
     later = [f[FIRST_SLOT:FIRST_SLOT + 2] for f in frames[1:-1]]
     assert len(later) > 20
     assert all(sum(map(sent, slots)) == 1 for slots in later), [list(map(sent, s)) for s in later]
+    # live frames send the images alone (a label is a property update: Gradio builds a new component for it);
+    # the first frame names each method, the last adds its metrics
+    assert not any(labelled(u) for slots in later for u in slots)
+    first = [u["label"] for u in frames[0][FIRST_SLOT:FIRST_SLOT + 2]]
+    assert first == [METHODS[name].label for name in ("lasso-pixel", "tv")]
+    assert all("dB" in u["label"] for u in frames[-1][FIRST_SLOT:FIRST_SLOT + 2])
     # TV (300 iterations) ends before Lasso (its λ path and 300 more): from then on its image is never resent
     tv_done = next(i for i, f in enumerate(frames) if "TV 300/300" in f[0])
     assert tv_done < len(frames) - 2 and not any(sent(f[FIRST_SLOT + 1]) for f in frames[tv_done + 1:-1])

@@ -36,14 +36,16 @@ CURVE_X, CURVE_Y, CURVE_COLOR = "iteration", "psnr", "method"
 OUTPUT_NAMES = ["status", "truth", "measurements", *[f"recon-{i}" for i in range(MAX_SLOTS)], "posterior-samples",
                 "posterior-std", "convergence", "metrics"]
 RUNS = Runs()
+STAGE_SHOWN = ("posterior", "stage")  # the key, among the methods' names, of the stage the posterior labels show
 EXPORTS = [("gif", "⬇ convergence (GIF)"), ("png", "⬇ final grid (PNG)"), ("csv", "⬇ convergence data (CSV)")]
 
 
 # ---------------------------------------------------------------- the run
 
-def _posterior_views(frame: Frame, methods: list[str], first: bool, state: str) -> tuple:
+def _posterior_views(frame: Frame, methods: list[str], first: bool, state: str, shown: dict) -> tuple:
     """The first posterior method's K current samples (a grid) and its per-pixel std map, live; hidden when the run
-    has no posterior method."""
+    has no posterior method. Their labels are set (a property update, which Gradio pays for with a new component
+    and its config) only when the stage changes and on the last frame; in between the images go as plain values."""
     name = next((n for n in methods if n in frame.latest and "samples" in frame.latest[n].extra), None)
     if name is None:
         hidden = gr.update(visible=False) if first else gr.skip()
@@ -52,10 +54,16 @@ def _posterior_views(frame: Frame, methods: list[str], first: bool, state: str) 
         return gr.skip(), gr.skip()
     snap = frame.latest[name]
     samples = snap.extra["samples"][0]
-    return (gr.update(value=display(sample_grid(samples, columns=8)), visible=True,
+    grid, std = display(sample_grid(samples, columns=8)), display(std_image(snap.extra["std"]))
+    if state == "running" and shown.get(STAGE_SHOWN) == snap.extra["stage"]:
+        return grid, std
+    shown[STAGE_SHOWN] = snap.extra["stage"]
+    std_label = "per-pixel std (white = its maximum)"
+    if state != "running":
+        std_label += f" · mean {snap.extra['std_mean'][0]:.4f}"
+    return (gr.update(value=grid, visible=True,
                       label=f"{method_label(name)}: the {len(samples)} chains now · {snap.extra['stage']}"),
-            gr.update(value=display(std_image(snap.extra["std"])), visible=True,
-                      label=f"per-pixel std (white = its maximum) · mean {snap.extra['std_mean'][0]:.4f}"))
+            gr.update(value=std, visible=True, label=std_label))
 
 
 def _status(device: str, frame: Frame, options: Options, methods: list[str], elapsed: float) -> str:
@@ -145,7 +153,9 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
     least ``MIN_FPS`` times a second, and in between as often as keeps their cost to ``FRAME_SHARE`` of the
     time (Gradio resumes the run before it has sent the frame, so on a CPU this time is small and the rate is in
     practice ``MAX_FPS`` or the snapshots' own pace; docs/benchmarks.md). A method's image is sent only when it has
-    moved since the last frame (the last frame sends all)."""
+    moved since the last frame (the last frame sends all), and in live frames as a plain value: a property update
+    (a label) makes Gradio build a new component and its config (JSON schemas included) on its event loop, which
+    cost more than encoding the image; so the first frame names each method and the last adds its metrics."""
     device_text = describe_device(problem.device) + (f" · {note}" if note else "")
     truth_img, view_img = display(run.record.truth), display(run.record.view)
     curve: list[tuple[int, float, str]] = []
@@ -178,15 +188,19 @@ def _stream(run: Run, problem, options: Options, methods: list[str], frame: Fram
                     slots.append(gr.skip())  # not moved since the last frame
                     continue
                 shown[methods[i]] = s
-                slots.append(gr.update(value=display(s.estimate) if s else None, label=_slot_label(methods[i], s),
-                                       visible=True))
+                image = display(s.estimate) if s else None
+                if first or state != "running":  # the label (with the metrics at the end): a property update
+                    label = _slot_label(methods[i], s if state != "running" else None)
+                    slots.append(gr.update(value=image, label=label, visible=True))
+                else:  # the image alone, a plain value: Gradio only encodes it
+                    slots.append(image)
             yielded = time.perf_counter()
             yield (f"{run.progress} · {state}",
                    gr.update(value=truth_img, label="ground truth") if first else gr.skip(),
                    gr.update(value=view_img, label=f"sensor view · m = {problem.operator.m}")
                    if first else gr.skip(),
                    *slots,
-                   *_posterior_views(frame, methods, first, state),
+                   *_posterior_views(frame, methods, first, state, shown),
                    gr.update(value=_curve(curve), colors_in_legend=[method_label(n) for n in methods])
                    if first else _curve(curve),
                    _metrics_table(frame, methods))
