@@ -55,7 +55,7 @@ CSS = """
 """
 
 
-MMAP_THRESHOLD = 4 * 2 ** 20       # bytes: allocations this large get their own mapping (see bound_malloc)
+MMAP_THRESHOLD = 8 * 2 ** 20       # bytes: allocations this large get their own mapping (see bound_malloc)
 TRIM_THRESHOLD = 16 * 2 ** 20      # bytes: free memory a malloc arena keeps at its top for the next request
 
 
@@ -65,8 +65,9 @@ def bound_malloc(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRI
     ``trim_threshold`` bytes of free memory at its top. By default glibc raises both after the first large free
     (up to 32 and 64 MB), so a handler's large temporaries (torch tensors of tens of MB) are carved from the
     malloc arena of whichever worker thread runs it, which keeps and fragments them: one ``/sketch`` at
-    m = 2000 raised the server's peak memory by 460–540 MiB. Not glibc (no ``mallopt``): False, nothing
-    changes."""
+    m = 2000 raised the server's peak memory by 460–540 MiB (now about 30 MiB). 8 MB rather than less keeps the
+    sketch training's tensors (a few MB each step) in the arena, reused without new pages. Not glibc (no
+    ``mallopt``): False, nothing changes."""
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: glibc's, on Linux
     except (OSError, AttributeError):
@@ -228,8 +229,9 @@ class Runs:
 def in_background(items, stop: threading.Event, beat: float = HEARTBEAT):
     """Iterate ``items`` (a core generator) in a thread of its own and yield what it yields, or None after every
     ``beat`` seconds without an item and as soon as ``stop`` is set; so the handler reaches a ``yield`` at least
-    that often (where a cancel lands) and answers Stop at once. Closing this generator before the items end sets ``stop`` (the core reads it
-    through its ``should_stop``), and the thread closes ``items`` after its current item."""
+    that often (where a cancel lands) and answers Stop at once. Closing this generator before the items end sets
+    ``stop`` (the core reads it through its ``should_stop``), and the thread closes ``items`` after its current
+    item."""
     box: queue.Queue = queue.Queue(maxsize=1)
     closed = threading.Event()
     finished = False

@@ -171,8 +171,8 @@ def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
     reconstruct = {**client_arguments(heavy, 0), "domain": "faces", "iterations": None}
     return {
         "reconstruct (faces, m = 10000, 3 methods)": ("reconstruct", "/reconstruct", reconstruct),
-        "landscape descent": ("landscape", "/landscape", ["3 layers", top(LANDSCAPE, "m"), 0.2, top(LANDSCAPE, "starts"),
-                                                          "adam", top(LANDSCAPE, "steps"), 0]),
+        "landscape descent": ("landscape", "/landscape", [
+            "3 layers", top(LANDSCAPE, "m"), 0.2, top(LANDSCAPE, "starts"), "adam", top(LANDSCAPE, "steps"), 0]),
         "landscape phase": ("landscape", "/landscape_phase", ["3 layers", top(LANDSCAPE_PHASE, "steps"), 0]),
         "landscape slice (dcgan)": ("landscape", "/landscape_slice", ["dcgan", top(LANDSCAPE_SLICE, "m"),
                                                                        top(LANDSCAPE_SLICE, "restarts"), 0]),
