@@ -98,23 +98,28 @@ def test_every_image_mode_works(client, files, kind, domain):
 
 
 # (NaN / ∞ noise cannot be sent as JSON by a client and the page's number box refuses them; the core's check is
-# in tests/test_cli.py. A fractional m is rounded by the page's whole-number box, as on the page.)
+# in tests/test_cli.py. Every widget hands the value over unchanged and its row checks it: a fractional m is an
+# error naming m's range, see test_wrong_types_and_values_of_every_number_name_the_field_and_its_range.)
 BAD_PARAMETERS = {
-    "m zero": ({"m": 0}, "m must be a whole number"),
-    "m negative": ({"m": -3}, "m must be a whole number"),
-    "m above n": ({"m": 785}, "m must be a whole number"),
-    "factor does not divide": ({"operator": "superres", "factor": 3}, "factor"),
-    "factor zero": ({"operator": "superres", "factor": 0}, "factor"),
-    "mask size too large": ({"operator": "inpaint", "mask_size": 28}, "mask"),
-    "mask size zero": ({"operator": "inpaint", "mask_size": 0}, "mask"),
-    "keep zero": ({"operator": "inpaint", "mask": "random", "keep": 0}, "less than minimum value 0.01"),
-    "keep above one": ({"operator": "inpaint", "mask": "random", "keep": 1.5}, "greater than maximum value 1"),
-    "unknown mask": ({"operator": "inpaint", "mask": "triangle"}, "not in the list of choices"),
-    "noise negative": ({"noise": -0.1}, "less than minimum value 0"),
+    "m zero": ({"m": 0}, "m must be a whole number from 1 to 784; got 0"),
+    "m negative": ({"m": -3}, "m must be a whole number from 1 to 784; got -3"),
+    "m above n": ({"m": 785}, "m must be a whole number from 1 to 784; got 785"),
+    "factor does not divide": ({"operator": "superres", "factor": 3}, r"factor must divide the 28-pixel side of "
+                                                                      r"mnist: one of \[2, 4, 7, 14, 28\]; got 3"),
+    "factor zero": ({"operator": "superres", "factor": 0}, "factor must be a whole number from 2 to 28; got 0"),
+    "mask size too large": ({"operator": "inpaint", "mask_size": 28}, "mask size must be a whole number from 1 to 27"),
+    "mask size zero": ({"operator": "inpaint", "mask_size": 0}, "mask size must be a whole number from 1 to 27"),
+    "keep zero": ({"operator": "inpaint", "mask": "random", "keep": 0},
+                  "keep fraction must be a finite number > 0 and ≤ 1; got 0"),
+    "keep above one": ({"operator": "inpaint", "mask": "random", "keep": 1.5},
+                       "keep fraction must be a finite number > 0 and ≤ 1; got 1.5"),
+    "unknown mask": ({"operator": "inpaint", "mask": "triangle"},
+                     "unknown mask 'triangle'; choose center, random or drawn"),
+    "noise negative": ({"noise": -0.1}, "noise σ must be a finite number ≥ 0; got -0.1"),
     "lambda negative": ({"lam": "-1"}, r"λ \(lam\) must be a finite number"),
     "lambda nan": ({"lam": "nan"}, r"λ \(lam\) must be a finite number"),
     "lambda infinite": ({"lam": "inf"}, r"λ \(lam\) must be a finite number"),
-    "lambda text": ({"lam": "big"}, r"λ \(lam\) must be a number"),
+    "lambda text": ({"lam": "big"}, r"λ \(lam\) must be a finite number ≥ 0 \(or blank for the default\); got 'big'"),
     "csgm lambda negative": ({"csgm_lam": "-1"}, "CSGM λ must be a finite number"),
     "learning rate negative": ({"lr": "-0.1"}, "learning rate must be a finite number > 0"),
     "learning rate zero": ({"lr": "0"}, "learning rate must be a finite number > 0"),
@@ -123,21 +128,26 @@ BAD_PARAMETERS = {
     "iterations zero": ({"iterations": "0"}, "iterations must be a whole number from 1 to 20000"),
     "iterations above the cap": ({"iterations": "20001"}, "iterations must be a whole number from 1 to 20000"),
     "restarts above the cap": ({"restarts": "65"}, "restarts must be a whole number from 1 to 64"),
-    "unknown method": ({"methods": ["lasso-fourier"]}, "not in the list of choices"),
+    "unknown method": ({"methods": ["lasso-fourier"]}, "unknown method 'lasso-fourier'; choose from lasso-pixel"),
     "method does not fit the domain": ({"methods": ["csgm-dcgan"]}, "does not fit domain mnist"),
     "no method": ({"methods": []}, "choose at least one method"),
-    "unknown operator": ({"operator": "radon"}, "not in the list of choices"),
-    "acceleration below one": ({"operator": "fourier", "accel": 0.5}, "less than minimum value 1"),
+    "unknown operator": ({"operator": "radon"},
+                         "unknown operator 'radon'; choose gaussian, inpaint, superres, fourier or blur"),
+    "acceleration below one": ({"operator": "fourier", "accel": 0.5},
+                               r"acceleration R \(--accel\) must be a finite number ≥ 1; got 0.5"),
     "centre above the line budget": ({"operator": "fourier", "accel": 8, "center": 0.5}, "fully sampled centre"),
-    "unknown line pattern": ({"operator": "fourier", "lines": "radial"}, "not in the list of choices"),
-    "kernel larger than the image": ({"operator": "blur", "blur_size": "40"}, "larger than the 28×28 image"),
-    "blur sigma zero": ({"operator": "blur", "sigma": 0}, "less than minimum value 0.1"),
-    "unknown kernel": ({"operator": "blur", "kernel": "box"}, "not in the list of choices"),
-    "unknown domain": ({"domain": "cifar"}, "not in the list of choices"),
+    "unknown line pattern": ({"operator": "fourier", "lines": "radial"},
+                             "unknown line pattern 'radial'; choose random or variable"),
+    "kernel larger than the image": ({"operator": "blur", "blur_size": "40"},
+                                     r"blur kernel size \(--size\) must be a whole number from 1 to 28"),
+    "blur sigma zero": ({"operator": "blur", "sigma": 0},
+                        r"blur σ \(--sigma\) must be a finite number from 0.1 to 28; got 0"),
+    "unknown kernel": ({"operator": "blur", "kernel": "box"}, "unknown blur kernel 'box'; choose gaussian or motion"),
+    "unknown domain": ({"domain": "cifar"}, "unknown domain 'cifar'; choose mnist or faces"),
     "unknown asset": ({"upload": None, "asset": "no-such-asset"}, "no-such-asset"),
     "asset of another domain": ({"upload": None, "asset": "digit-test-3856", "domain": "faces"}, "belongs to domain"),
     "no image": ({"upload": None}, "choose a gallery image or upload one"),
-    "unknown device": ({"device": "tpu"}, "not in the list of choices"),
+    "unknown device": ({"device": "tpu"}, "unknown device 'tpu'; choose auto, cpu or cuda"),
 }
 
 
@@ -146,6 +156,27 @@ def test_bad_parameters_are_errors_and_the_server_lives_on(client, files, case):
     overrides, message = BAD_PARAMETERS[case]
     with pytest.raises(AppError, match=message):
         client.predict(**arguments(files["good"], **overrides), api_name="/reconstruct")
+    good_run(client, files["good"])
+
+
+def test_wrong_types_and_values_of_every_number_name_the_field_and_its_range(client, files):
+    """A string, 1e30, a fraction in a whole-number field, a value past the row's limit: each is refused by the
+    field's row for the domain (not by Gradio), the error naming the field and its range."""
+    from ui.reconstruct.form import number_rows
+    rows, count = number_rows("mnist"), 0
+    assert {"m", "seed", "noise", "keep", "iterations", "sigma", "angle"} <= set(rows)
+    for name, row in rows.items():
+        operator = row.operator or "gaussian"
+        bad = ["abc", row.low - 1] + ([1e30, row.high + 1] if row.high is not None else []) + \
+            ([2.5] if row.kind is int else [])
+        for value in bad:
+            with pytest.raises(AppError) as err:
+                client.predict(**arguments(files["good"], operator=operator, **{name: value}), api_name="/reconstruct")
+            message = str(err.value)
+            assert f"{row.label} must be {row.allowed()}" in message and f"got {value!r}" in message, \
+                (name, value, message)
+            count += 1
+    assert count >= 50
     good_run(client, files["good"])
 
 

@@ -5,16 +5,21 @@ one place where the form's positional values become a typed ``ReconstructSetting
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 
 import gradio as gr
 import numpy as np
 
 from cs_core.devices import DEVICE_CHOICES, describe_device
+from cs_core.domains import get_domain
+from cs_core.errors import InputError
+from cs_core.operators import gaussian
 from cs_core.priors import PRIORS
-from cs_core.settings import BY_NAME, FIELDS, ReconstructSettings
+from cs_core.settings import BY_NAME, FIELDS, Field, ReconstructSettings
 from cs_core.solvers import METHODS, Options
+from cs_core.tab_settings import SEED
 
-from ..common import DOMAIN_CHOICES, as_int
+from ..common import DOMAIN_CHOICES, as_int, raw
 from .gallery import asset_choices
 
 NAMES = tuple(f.name for f in FIELDS)  # the /reconstruct API's parameters, in order
@@ -99,10 +104,13 @@ def _plain(name: str):
 
 
 def widget(name: str, **look):
-    """The row's widget (its element id derived from its name), its value the row's default unless given."""
+    """The row's widget (its element id derived from its name), its value the row's default unless given. Every
+    widget but a picture's hands an API caller's value over as it comes (``ui.common.raw``): ``settings`` checks
+    it against the field's row, so the error names the field and its range."""
     component, base = WIDGETS.get(name) or _plain(name)
     kwargs = {"value": BY_NAME[name].default, **base(), **look}
-    return component(elem_id=elem_id(name), **kwargs)
+    made = component(elem_id=elem_id(name), **kwargs)
+    return made if BY_NAME[name].kind is object else raw(made)
 
 
 def device_label(device) -> str:
@@ -119,10 +127,40 @@ def painted(editor) -> np.ndarray | None:
     return alpha.astype(np.float64) / 255.0 if np.any(alpha) else None
 
 
+def number_rows(domain: str) -> dict[str, Field]:
+    """The numeric rows of ``cs_core.settings.FIELDS`` as the form checks them for ``domain``: with the limits the
+    core applies for that domain (m, the hidden square's side, the factor, the blur's size, σ and length) and the
+    seed's of every command (``cs_core.tab_settings.SEED``)."""
+    dom = get_domain(domain)
+    narrowed = {"m": dict(low=1, high=min(dom.n, gaussian.MAX_M)), "mask_size": dict(low=1, high=dom.size - 1),
+                "factor": dict(low=2, high=dom.size),  # the core then asks for a divisor of the side
+                "blur_size": dict(low=1, high=dom.size), "sigma": dict(high=dom.size),
+                "length": dict(high=dom.size), "seed": dict(low=SEED.low, high=SEED.high)}
+    return {f.name: replace(f, **narrowed.get(f.name, {})) for f in FIELDS if f.kind in (int, float)}
+
+
+def check_numbers(values: dict) -> None:
+    """Every numeric field that the chosen operator uses through its row for the chosen domain: a wrong type, a
+    value that is not finite or one beyond the row's limits is an ``InputError`` naming the field and its range."""
+    operator = BY_NAME["operator"].check(values.get("operator")) or BY_NAME["operator"].default
+    domain = BY_NAME["domain"].check(values.get("domain")) or BY_NAME["domain"].default
+    for f in number_rows(domain).values():
+        if f.operator not in (None, operator):
+            continue
+        value = values.get(f.name, f.default)
+        try:
+            f.check(value)
+        except InputError:
+            blank = " (or blank for the default)" if f.blank else ""
+            raise InputError(f"{f.label} must be {f.allowed()}{blank}; got {value!r}") from None
+
+
 def settings(values) -> ReconstructSettings:
-    """The form's values (in ``NAMES`` order, or by name) → the typed settings, each field through its validator;
-    the painted mask becomes the (H, W) picture of the hidden region."""
+    """The form's values (in ``NAMES`` order, or by name) → the typed settings, each field through its validator
+    (the numbers through ``check_numbers`` first); the painted mask becomes the (H, W) picture of the hidden
+    region."""
     values = dict(zip(NAMES, values)) if not isinstance(values, dict) else dict(values)
+    check_numbers(values)
     values["m"] = as_int(values.get("m"))
     values["device"] = values.get("device") or "auto"
     drawn = values.get("operator") == "inpaint" and values.get("mask") == "drawn"
