@@ -79,6 +79,13 @@ def bound_malloc(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRI
 bound_malloc()  # the server and the tests' servers all import this module before their first request
 
 
+def release_memory() -> None:
+    """Hand the free memory of every malloc arena back to the system (glibc's ``malloc_trim(0)``, which also
+    releases free pages inside an arena, not only at its top); nothing where there is no such call."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def concurrency() -> int:
     """Runs at once (they share the device): env ``CSGM_DEMO_CONCURRENCY`` (``--concurrency``), default 1."""
     return max(1, int(os.environ.get("CSGM_DEMO_CONCURRENCY", "1")))
@@ -319,12 +326,18 @@ def user_errors(fn=None, *, oom: str | None = None):
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def streaming(*args, **kwargs):
-            with _shown(oom, where):
-                yield from fn(*args, **kwargs)
+            try:
+                with _shown(oom, where):
+                    yield from fn(*args, **kwargs)
+            finally:
+                release_memory()
         return streaming
 
     @functools.wraps(fn)
     def plain(*args, **kwargs):
-        with _shown(oom, where):
-            return fn(*args, **kwargs)
+        try:
+            with _shown(oom, where):
+                return fn(*args, **kwargs)
+        finally:
+            release_memory()
     return plain

@@ -34,7 +34,7 @@ def good_request(tab: str, seed: int) -> tuple[str, list | dict]:
     if tab == "sketch":
         return "/sketch_train", ["spiral", 100, "gaussian", 100, seed, None, None]
     return "/sweep", ["mnist", ["lasso-dct"], [25, 100], 2, "heldout"] if seed % 2 else \
-        ["mnist", ["lasso-wavelet"], [50], 2, "heldout"]
+        ["mnist", ["lasso-pixel"], [50], 2, "heldout"]
 
 
 def bad_request(tab: str, seed: int) -> tuple[str, list | dict]:
