@@ -86,8 +86,9 @@ del F
 class SweepOffer:
     """What the Sweep tab offers in a domain: the methods of its precomputed figure, the paper's m values up to
     ``max_m`` and at most ``images`` images, so that the sweep of every method at every m on every image ends
-    within the app's wall cap on a 2-core CPU (docs/app.md: one faces CSGM-DCGAN reconstruction takes 10–40 s of
-    a core, and Lasso's λ chosen on validation images 5–20 s per m below 500, more above)."""
+    within half the app's 120 s wall cap on one core (docs/app.md: one faces CSGM-DCGAN reconstruction takes
+    12–40 s of a core, and choosing Lasso's λ on the validation faces, once per (method, m) and server, 5–20 s
+    per m up to 500)."""
     methods: tuple[str, ...]
     max_m: int
     images: int
@@ -95,7 +96,7 @@ class SweepOffer:
 
 SWEEP_OFFER = {
     "mnist": SweepOffer(("lasso-pixel", "lasso-dct", "csgm-vae"), max_m=750, images=row(SWEEP, "images").high),
-    "faces": SweepOffer(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), max_m=200, images=1),
+    "faces": SweepOffer(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), max_m=100, images=1),
 }
 
 

@@ -60,7 +60,7 @@ def test_the_sweep_offers_per_domain_what_fits_the_cap_and_refuses_the_rest():
         assert set(offer.methods) <= set(methods_for(domain)) and 1 <= offer.images <= row(SWEEP, "images").high
         assert set(sweep.SWEEP_DEFAULT_M[domain]) <= set(offered_ms(domain, PAPER_M)) and \
             set(common.default_methods(domain)) <= set(offer.methods)
-    assert offered_ms("faces", PAPER_M) == (20, 50, 100, 200)
+    assert offered_ms("faces", PAPER_M) == (20, 50, 100)
     with pytest.raises(InputError, match="^the faces sweep offers lasso-dct, lasso-wavelet or csgm-dcgan; got 'dip'$"):
         sweep_methods("faces", ["lasso-dct", "dip"])
     with pytest.raises(InputError, match="does not fit domain mnist"):
@@ -69,7 +69,7 @@ def test_the_sweep_offers_per_domain_what_fits_the_cap_and_refuses_the_rest():
     with pytest.raises(InputError, match="^number of images for faces must be a whole number from 1 to 1; got 2$"):
         sweep_images("faces", 2)
     assert sweep_images("mnist", 10) == 10
-    with pytest.raises(InputError, match="^m = 500 is not offered for faces; choose from 20, 50, 100, 200$"):
+    with pytest.raises(InputError, match="^m = 500 is not offered for faces; choose from 20, 50, 100$"):
         sweep_ms("faces", [20, 500], PAPER_M)
 
 

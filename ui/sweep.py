@@ -24,7 +24,7 @@ from .common import (DOMAIN_CHOICES, HIDDEN, Runs, default_methods, in_backgroun
 
 TITLE = "Measurements vs error"
 ELEM_ID = "sweep-tab"
-SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [20, 100, 200]}
+SWEEP_DEFAULT_M = {"mnist": [25, 100, 400], "faces": [20, 50, 100]}
 SWEEP_SOURCES = {"mnist": ["heldout", "real"], "faces": ["inrange", "real"]}
 SWEEP_X, SWEEP_Y, SWEEP_COLOR = "m", "log10 MSE", "method"
 RUNS = Runs()                                  # the sweep per browser session, for Stop
