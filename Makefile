@@ -46,7 +46,9 @@ gpu-check:
 	  GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m ui.gpu_check; \
 	else echo "gpu-check: no CUDA device on this machine (nvidia-smi lists none); nothing to check"; fi
 
-# The full sweeps behind docs/RESULTS.md (resumable: rows already in a results.csv are kept).
+# The full sweeps behind docs/RESULTS.md (resumable: rows already in a results.csv are kept). Each image is measured
+# with its own A, noise and solver starts from its image seed (cs_core/experiments/splits.py); a sweep refuses a
+# results.csv of rows measured with one A shared by the images (docs/RESULTS.md, "Protocol": move it aside first).
 # Hours on a CPU, minutes on a GPU; one torch thread is the fastest setting on a shared 2-core CPU.
 # The MRI and deblurring sweeps (docs/RESULTS.md, "MRI and deblurring").
 UNTRAINED := sensor,lasso-wavelet,tv,dip,csgm-dcgan

@@ -114,3 +114,17 @@ def test_beyond_rows_record_image_seeds_and_ignore_a_phase_one_cache_without_the
             next(run)
     except StopIteration as done:
         assert done.value.final.mse[0] == pytest.approx(first["mse"][1], rel=1e-5)
+
+
+def test_the_lambda_check_measures_each_image_from_its_own_seed(monkeypatch):
+    from cs_core.experiments import lambda_check
+    from cs_core.metrics import all_metrics
+    monkeypatch.setattr(lambda_check, "TRIVIAL_PRESETS", (("inpaint", {"mask": "random", "keep": 0.3}),))
+    monkeypatch.setitem(lambda_check.TRIVIAL_BASES, "mnist", ("dct",))
+    rows = [r for r in lambda_check.against_trivial("mnist", 0.01, 1, CPU) if r["set"] == "validation"][:2]
+    for i, row in enumerate(rows):
+        alone = make_problem(validation_images("mnist")[i:i + 1], get_domain("mnist"), "inpaint",
+                             {"mask": "random", "keep": 0.3}, 0.01, image_seed(1, "validation", i), CPU)
+        trivial = all_metrics(alone.operator.trivial(alone.y), alone.truth)["mse"][0]
+        assert row["trivial_mse"] == pytest.approx(trivial, rel=1e-6)
+    assert rows[0]["trivial_mse"] != rows[1]["trivial_mse"]
