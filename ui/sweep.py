@@ -123,7 +123,8 @@ def _sweep_domain_form(domain, source=None, images=None):
     return (gr.update(choices=[(method_label(n), n) for n in offered],
                       value=[n for n in default_methods(domain) if n in offered] or offered[:1]),
             gr.update(choices=list(offered_ms(domain, PAPER_M)), value=SWEEP_DEFAULT_M[domain]),
-            gr.update(maximum=most, value=min(images if isinstance(images, int) else IMAGES.default, most)),
+            gr.update(maximum=most) if isinstance(images, (int, float)) and images <= most else
+            gr.update(maximum=most, value=min(IMAGES.default, most)),
             gr.update(choices=SWEEP_SOURCES[domain], value=source), figure, caption)
 
 
