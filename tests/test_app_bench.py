@@ -22,6 +22,7 @@ def test_bench_app_reports_the_four_faces_examples_both_ways():
         assert e["done"], e["label"]
         assert e["same_metrics"], f"{e['label']}: the API and the handler in-process disagree"
         assert min(e["frames"]) >= 5, e  # the start, at least three live frames, the final one
+        assert min(e["images"]) >= 5, e  # each fetched once: the truth, the sensor view, three methods' at least
         assert e["ratio"] == pytest.approx(e["api_s"] / e["in_process_s"])
     total_api = sum(e["api_s"] for e in examples)
     assert app["overhead_ratio"] == pytest.approx(total_api / sum(e["in_process_s"] for e in examples))

@@ -5,7 +5,9 @@ same handler iterated in-process with the same settings; optionally one landscap
 
 The server is ``demo_app.py`` in its own process on a free loopback port, as a booth serves it; the client and
 the in-process handler take turns in this process, example by example (each round: through the API, then
-in-process). Per example: seconds to ``done`` both ways (medians over the rounds), frames received through the
+in-process). The client fetches each image the server sends once, as a browser does, over one kept-alive
+connection (``gradio_client``'s own downloads open a new connection, with a new TLS context, and a temporary
+folder per file, a cost of the measuring client rather than of the server). Per example: seconds to ``done`` both ways (medians over the rounds), frames received through the
 API and their rate (from the first update to the last; the lowest of the rounds), the CSGM solver's own seconds,
 and whether both ways gave the same metrics.
 ``overhead_ratio`` = Σ API seconds ÷ Σ in-process seconds over the four examples. ``--jsonl`` prints each
@@ -74,7 +76,7 @@ def server(log_path: Path):
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited with status {proc.returncode}; see {log_path}")
             try:
-                client = Client(url, verbose=False)
+                client = Client(url, verbose=False, download_files=False)  # ``through_api`` fetches the images
                 break
             except Exception:  # noqa: BLE001 - not listening yet
                 if time.monotonic() > deadline:
@@ -98,22 +100,40 @@ def table_rows(table) -> dict:
     return {row[0]: dict(zip(table["headers"], row)) for row in table["data"]}
 
 
+def file_urls(value) -> list[str]:
+    """The URLs of the files in an update (Gradio's FileData dicts, within updates, lists and tuples)."""
+    if isinstance(value, dict):
+        if "url" in value and "path" in value:
+            return [value["url"]]
+        return [url for v in value.values() for url in file_urls(v)]
+    if isinstance(value, (list, tuple)):
+        return [url for v in value for url in file_urls(v)]
+    return []
+
+
 def through_api(client, args: dict) -> dict:
-    """One run through /reconstruct: seconds from submitting to the final update, frames received, and their
-    rate from the first update to the last."""
+    """One run through /reconstruct: seconds from submitting to the final update (each image sent fetched once, as
+    a browser fetches an image whose address changed), frames received, their rate from the first update to the
+    last, and the images fetched."""
+    import httpx
     started = time.perf_counter()
     job = client.submit(**args, api_name="/reconstruct")
-    arrivals, last = [], None
-    for update in job:
-        arrivals.append(time.perf_counter())
-        last = update
-        if arrivals[-1] - started > RUN_TIMEOUT_S:
-            job.cancel()
-            raise TimeoutError(f"no result within {RUN_TIMEOUT_S:g} s")
+    arrivals, last, fetched = [], None, set()
+    with httpx.Client(timeout=RUN_TIMEOUT_S) as http:
+        for update in job:
+            for url in file_urls(update):
+                if url not in fetched:
+                    http.get(url).raise_for_status()
+                    fetched.add(url)
+            arrivals.append(time.perf_counter())
+            last = update
+            if arrivals[-1] - started > RUN_TIMEOUT_S:
+                job.cancel()
+                raise TimeoutError(f"no result within {RUN_TIMEOUT_S:g} s")
     seconds = time.perf_counter() - started
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
-    return {"seconds": seconds, "frames": len(arrivals), "frames_per_s": rate, "status": last[0],
-            "table": table_rows(last[-1])}
+    return {"seconds": seconds, "frames": len(arrivals), "frames_per_s": rate, "images": len(fetched),
+            "status": last[0], "table": table_rows(last[-1])}
 
 
 def in_process(args: dict) -> dict:
@@ -147,6 +167,7 @@ def measure_example(client, label: str, args: dict, rounds: int) -> dict:
             "api_s": api_s, "in_process_s": local_s, "ratio": api_s / local_s,
             "api_samples_s": [r["seconds"] for r in api], "in_process_samples_s": [r["seconds"] for r in local],
             "frames": [r["frames"] for r in api], "frames_per_s": min(r["frames_per_s"] for r in api),
+            "images": [r["images"] for r in api],
             "done": all(r["status"].endswith("done") for r in api + local),
             "same_metrics": all(same_metrics(a["table"], b["table"]) for a, b in zip(api, local)),
             "csgm_solver_s": [float(r["table"][csgm]["seconds"]) for r in api if csgm in r["table"]]}
