@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -84,7 +85,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     report = {"root": str(root), "load_before": os.getloadavg(), "landscape": [], "sketch": []}
-    with running_app() as url, sync_playwright() as p:
+    with contextlib.redirect_stdout(sys.stderr), running_app() as url, sync_playwright() as p:  # stdout: the JSON
         browser, page = open_page(p, url)
         if "landscape" not in args.skip:
             page.get_by_role("tab", name="Why descent works").click()
