@@ -1,5 +1,6 @@
 """Posterior sampling: exact on a linear-Gaussian model, reproducible, streaming, calibrated on the prior's own data."""
 import json
+import math
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from cs_core.problem import Problem, make_problem, stream
 from cs_core.session import run_methods, run_to_end
 from cs_core.solvers import METHODS, Options
 from cs_core.solvers.csgm import CSGMSettings
-from cs_core.solvers.posterior import SIGMA_FLOOR, PosteriorSettings, sample_grid, sample_posterior
+from cs_core.solvers.posterior import FIT_Z, PRUNE_Z, SIGMA_FLOOR, PosteriorSettings, prune, sample_grid, sample_posterior
 
 MNIST = DOMAINS["mnist"]
 
@@ -94,7 +95,7 @@ def test_streams_beside_csgm_without_leaking_its_grad_mode():
 def test_std_falls_with_m_on_a_held_out_digit():
     """From m = 5 (far fewer measurements than the latent's 20 dimensions) to m = 25. Beyond, std stays flat: A's
     entries are N(0, 1/m), so ‖Ax‖ ≈ ‖x‖ whatever m while the noise σ²m grows, and AᵀA ≈ I leaves the posterior
-    of z about the same once m exceeds its dimension."""
+    of z about the same once m exceeds its dimension (importance sampling gives the same flat std: RESULTS.md)."""
     digit = load_split("test")[0][:1]
     stds = []
     for m in (5, 10, 25):
@@ -133,3 +134,67 @@ def test_sample_grid_tiles_row_by_row():
 def test_registered_for_each_sampled_prior_in_its_domain():
     for name in ("vae", "dcgan", "sketch"):
         assert METHODS[f"posterior-{name}"].domains == (PRIORS[name].domain,)
+
+
+def test_pruning_restarts_the_far_chains_only_when_one_fits_to_the_noise_level():
+    """σ² = 1, m = 50: χ²_m has mean 50 and standard deviation 10; the limit is max(50, best) + PRUNE_Z·10."""
+    rng = torch.Generator().manual_seed(0)
+    explains = 50 + FIT_Z * 10 - 1  # a best fit that explains y, above χ²_m's mean
+    fits = torch.tensor([[45.0, 99.0, 101.0, 500.0],
+                         [explains, explains + PRUNE_Z * 10 - 1, explains + PRUNE_Z * 10 + 1, 1e4],
+                         [explains + 2, 200.0, 400.0, 1e4]])
+    rows = prune(fits, 1.0, 50, rng).reshape(3, 4)
+    assert rows[0, :2].tolist() == [0, 1] and set(rows[0, 2:].tolist()) <= {0, 1}
+    assert rows[1, :2].tolist() == [4, 5] and set(rows[1, 2:].tolist()) <= {4, 5}
+    assert rows[2].tolist() == [8, 9, 10, 11]  # no chain explains y: every chain continues where it is
+
+
+def _importance_reference(generator, a, y, sigma, d, starts=32, draws=20000, nu=6.0, inflate=1.15):
+    """Self-normalised importance sampling of p(z | y): a mixture of Student-t's (ν = 6), one per distinct mode of
+    U found by Adam then L-BFGS from ``starts`` prior draws, centred there with scale (inflate² × Hessian⁻¹) and
+    weighted by its Laplace mass. Returns the per-pixel mean and std of clamp(G(z)) and the effective sample size."""
+    def energy(z):
+        return ((generator(z).reshape(len(z), -1) @ a.T - y) ** 2).sum(1) / (2 * sigma ** 2) + 0.5 * (z ** 2).sum(1)
+    z = torch.randn(starts, d, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    adam = torch.optim.Adam([z], lr=0.05)
+    for _ in range(400):
+        adam.zero_grad()
+        energy(z).sum().backward()
+        adam.step()
+    lbfgs = torch.optim.LBFGS([z], max_iter=200, line_search_fn="strong_wolfe", tolerance_grad=1e-9)
+    lbfgs.step(lambda: (lbfgs.zero_grad(), energy(z).sum().backward(), energy(z).sum())[-1])
+    z, modes = z.detach(), []
+    for i in energy(z).argsort().tolist():
+        h = torch.autograd.functional.hessian(lambda v: energy(v[None])[0], z[i])
+        if torch.linalg.eigvalsh(h).min() > 0 and all((z[i] - c) @ hc @ (z[i] - c) > 25 for c, hc, _ in modes):
+            modes.append((z[i], h, -energy(z[i:i + 1])[0] - 0.5 * torch.logdet(h)))
+    mass = torch.stack([w for *_, w in modes]).softmax(0)
+    chol = [torch.linalg.cholesky(torch.linalg.inv(h)) * inflate for _, h, _ in modes]
+    gen = torch.Generator().manual_seed(2)
+    pick = torch.multinomial(mass, draws, replacement=True, generator=gen)
+    scale = (torch.distributions.Gamma(nu / 2, nu / 2).sample((draws,)) ** -0.5)[:, None]
+    centres, chols = torch.stack([c for c, _, _ in modes]), torch.stack(chol)
+    zs = centres[pick] + scale * (chols[pick] @ torch.randn(draws, d, 1, generator=gen))[..., 0]
+
+    def log_t(c, lc):
+        v = torch.linalg.solve_triangular(lc, (zs - c).T, upper=False).T
+        return (math.lgamma((nu + d) / 2) - math.lgamma(nu / 2) - d / 2 * math.log(nu * math.pi)
+                - lc.diagonal().log().sum() - (nu + d) / 2 * torch.log1p((v ** 2).sum(1) / nu))
+    log_q = torch.stack([mass[j].log() + log_t(c, chol[j]) for j, (c, _, _) in enumerate(modes)]).logsumexp(0)
+    with torch.no_grad():
+        weights = (-torch.cat([energy(part) for part in zs.split(2000)]) - log_q).softmax(0)[:, None]
+        xs = torch.cat([generator(part).clamp(0, 1).reshape(len(part), -1) for part in zs.split(2000)])
+    mean = (weights * xs).sum(0)
+    return mean, (weights * (xs - mean) ** 2).sum(0).sqrt(), 1 / (weights ** 2).sum()
+
+
+def test_vae_posterior_std_matches_an_importance_sampling_reference():
+    """m = 25 (> the latent's 20 dimensions), σ = 0.05, a draw of the VAE: the sampler's per-pixel std and mean
+    against importance sampling, which shares none of its machinery (no descent schedule, pruning or MALA)."""
+    generator = PRIORS["vae"].load(torch.device("cpu"))
+    problem = make_problem(sample("vae", 5010), MNIST, "gaussian", {"m": 25}, 0.05, 3, torch.device("cpu"))
+    mean, std, ess = _importance_reference(generator, problem.operator.matrix.float(), problem.y[0], 0.05, 20)
+    assert ess > 100, ess
+    final = run_to_end(problem, ["posterior-vae"])["posterior-vae"]
+    assert abs(final.extra["std_mean"][0] / std.mean().item() - 1) < 0.1, (final.extra["std_mean"], std.mean())
+    assert ((final.estimate.flatten() - mean) ** 2).mean() < 0.1 * ((mean - problem.truth.flatten()) ** 2).mean()

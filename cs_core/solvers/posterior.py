@@ -10,10 +10,21 @@ measurements leave open.
 **Burn-in 1: descent.** The CSGM solver itself, at the prior's settings but λ = σ² (then its objective
 ‖y − AG(z)‖² + σ²‖z‖² is 2σ²·U: it descends to posterior modes) from K starts z ~ N(0, I), unpruned. Langevin
 dynamics started at prior draws barely leave them at a DCGAN's σ = 0.05 posterior (measured: acceptance 1–5 %,
-error unchanged after 100 steps), and a descent is what CSGM does well. Chains whose fit ‖y − AG(z)‖² then exceeds
-max(σ²m, the best chain's) + 5σ²√(2m) (χ²_m's mean, or the best fit when the prior cannot reach the noise level,
-plus 5 of χ²_m's standard deviations: a local minimum whose posterior mass, ∝ exp(−ΔU), is negligible beside the
-best one's) continue from a chain that passes, drawn at random.
+error unchanged after 100 steps), and a descent is what CSGM does well.
+
+**Pruning, only when a chain explains y.** If the best chain's fit ‖y − AG(z)‖² is at most σ²m + 2σ²√(2m)
+(χ²_m's mean plus ``FIT_Z`` = 2 of its standard deviations; at a posterior mode the fit is below σ²m on average),
+the chains whose fit exceeds max(σ²m, the best's) + 5σ²√(2m) (``PRUNE_Z``: local minima whose posterior mass,
+∝ exp(−ΔU), is negligible beside the best one's) continue from a chain that passes, drawn at random. If no chain
+explains y (the descents ended in local minima, or the prior cannot reach the image), every chain stays: the
+mass lies where no descent arrived, the minima's relative weights say nothing about it, and their spread (of
+the search, not of the posterior) is the uncertainty that remains. (Faces at m = 100 = the latent dimension: the 16 descents' best fits were 1.6–16 × σ²m
+on 3 validation draws; restarting every chain from the best collapsed the samples, coverage 0.03–0.49, against
+0.96–0.99 with every chain kept.)
+
+**Start: a Laplace draw.** Each chain then jumps from its descent's end to z + N(0, C) (C below, at that point):
+a chain started at a mode would need ~d/h MALA steps to diffuse out to the posterior's typical set at distance
+~√d, more than the DCGAN's 100 steps (d = 100).
 
 **Burn-in 2 and sampling: MALA**, K chains per image batched as B·K rows:
 
@@ -27,7 +38,9 @@ differences every ``refresh`` steps of burn-in (a proposal only needs an approxi
 During burn-in log h follows a Robbins–Monro step towards acceptance 0.574, optimal for MALA (Roberts &
 Rosenthal 1998); h and C are then frozen, so the sampling phase is one fixed MH kernel. The chains mix within
 the modes the descent found; the weight between modes is the descent's (its share of the K starts), which a
-chain cannot correct.
+chain cannot correct. Checked against an independent reference (importance sampling from a mixture of
+Student-t's at 64 descents' modes, exact weights) on 4 validation digits at m = 25, 100, 400: std_mean within
+3 % of it; below m ≈ 20 (m = 5, 10) the posterior has several modes and 16 starts can miss the heaviest.
 
 **σ floor.** σ = max(noise, ``SIGMA_FLOOR`` = 0.01): at σ = 0 the posterior is singular (supported on
 {z : AG(z) = y}) and the step would have to shrink to 0; 0.01 per measurement (1 % of the pixel range, ‖Ax‖ ≈ ‖x‖)
@@ -55,6 +68,7 @@ ADAPT_RATE = 0.1
 MALA_SEED_OFFSET = 2 ** 40  # MALA's generator: the solver stream's seed + this (the descent draws from the stream)
 COVERAGE_STDS = 2.0
 PRUNE_Z = 5.0  # standard deviations of χ²_m (σ²√(2m)) a chain's fit may lie above max(σ²m, the best chain's)
+FIT_Z = 2.0    # ... and the best chain's above σ²m for it to count as explaining y (pruning happens only then)
 CHUNK = 1024  # rows of G per call when taking the Jacobian
 
 
@@ -218,16 +232,18 @@ def sample_posterior(problem: Problem, generator: torch.nn.Module, latent_dim: i
     watch.start()
     z = recorder.last.reshape(batch * k, d).to(dtype)
     x, u, grad = evaluate(z)
-    rows = _prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), sigma ** 2, op.m, rng)
-    z, x, u, grad = z[rows], x[rows], u[rows], grad[rows]
+    rows = prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), sigma ** 2, op.m, rng)
+    z = z[rows]
+    r = torch.linalg.cholesky(torch.eye(d, dtype=dtype, device=device) + jacobian_gram(z) / sigma ** 2)
+    z = z + torch.linalg.solve_triangular(r.mT, randn(batch * k, d)[..., None], upper=True)[..., 0]  # z + N(0, C)
+    x, u, grad = evaluate(z)
 
     # burn-in 2 and sampling: MALA
     log_h = torch.full((batch * k,), math.log(d ** (-1 / 3)), dtype=dtype, device=device)
     accepted = torch.zeros(batch * k, dtype=dtype, device=device)
-    r = None
     for step in range(1, settings.steps + 1):
         burning = step <= burn_in
-        if r is None or (burning and (step - 1) % settings.refresh == 0 and step - 1 + settings.refresh <= burn_in):
+        if burning and step > 1 and (step - 1) % settings.refresh == 0 and step - 1 + settings.refresh <= burn_in:
             r = torch.linalg.cholesky(torch.eye(d, dtype=dtype, device=device) + jacobian_gram(z) / sigma ** 2)
         h = log_h.exp()[:, None]
         forward_mean = z - 0.5 * h * torch.cholesky_solve(grad[..., None], r)[..., 0]
@@ -273,11 +289,15 @@ def _norm_m(r, v):
     return ((r.mT @ v[..., None])[..., 0] ** 2).sum(-1)
 
 
-def _prune(data: torch.Tensor, variance: float, m: int, rng: torch.Generator) -> torch.Tensor:
-    """Row indices (B·K,): each image's chains with ‖y − AG(z)‖² ≤ max(σ²m, best chain's) + ``PRUNE_Z``·σ²√(2m) stay,
-    the others continue from one of those, drawn uniformly."""
+def prune(data: torch.Tensor, variance: float, m: int, rng: torch.Generator) -> torch.Tensor:
+    """Row indices (B·K,) from the chains' fits ``data`` = ‖y − AG(z)‖² (B, K). If an image's best fit is at most
+    σ²m + ``FIT_Z``·σ²√(2m) (y explained to the noise level), its chains with a fit ≤ max(σ²m, best) +
+    ``PRUNE_Z``·σ²√(2m) stay and the others continue from one of those, drawn uniformly; otherwise every chain stays."""
     batch, k = data.shape
-    limit = data.min(1, keepdim=True).values.clamp_min(variance * m) + PRUNE_Z * variance * math.sqrt(2 * m)
+    sd = variance * math.sqrt(2 * m)
+    best = data.min(1, keepdim=True).values
+    limit = torch.where(best <= variance * m + FIT_Z * sd, best.clamp_min(variance * m) + PRUNE_Z * sd,
+                        torch.full_like(best, math.inf))
     fits = (data <= limit).cpu()
     draw = torch.multinomial(fits.double(), k, replacement=True, generator=rng)
     index = torch.where(fits, torch.arange(k).expand(batch, k), draw)
