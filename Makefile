@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast setup chromium bench results gpu-check
+.PHONY: demo test test-fast setup chromium bench bench-app bench-tabs loadtest results gpu-check
 
 demo: setup
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python demo_app.py
@@ -37,6 +37,29 @@ chromium:
 
 bench: setup
 	$(BIN)/python -m cs_core bench
+
+# The measured tables of docs/benchmarks.md and docs/app.md, each written as JSON under docs/bench (run each on a
+# quiet machine): the app's overhead through the API, the Landscape and Sketch tabs' first clicks in Chromium,
+# and the load tests (one served app on LOADTEST_PORT: many Reconstruct visitors, every tab at once, each tab's maxima).
+DAY = $(shell date +%F)
+LOADTEST_PORT ?= 7907
+bench-app: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core bench --app --json > docs/bench/app-cpu-1thread-$(DAY).json
+
+bench-tabs: setup chromium
+	GRADIO_ANALYTICS_ENABLED=False OMP_NUM_THREADS=1 $(BIN)/python tests/bench_tabs_browser.py --repeats 3 \
+	  > docs/bench/tabs-browser-cpu-1thread-$(DAY).json
+
+loadtest: setup
+	GRADIO_ANALYTICS_ENABLED=False OMP_NUM_THREADS=1 $(BIN)/python demo_app.py --port $(LOADTEST_PORT) & server=$$!; \
+	  trap 'kill $$server' EXIT; url=http://127.0.0.1:$(LOADTEST_PORT)/; \
+	  until $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1])' $$url 2>/dev/null; \
+	    do sleep 1; done; \
+	  OMP_NUM_THREADS=1 $(BIN)/python -m ui.loadtest --url $$url --sessions 8 --runs 3 --iters 200 --json \
+	    > docs/bench/loadtest-reconstruct-$(DAY).json && \
+	  OMP_NUM_THREADS=1 $(BIN)/python -m ui.loadtest --url $$url --profile mixed --sessions 8 --seconds 120 --json \
+	    > docs/bench/loadtest-mixed-$(DAY).json && \
+	  OMP_NUM_THREADS=1 $(BIN)/python -m ui.loadtest --url $$url --profile maxima --json > docs/bench/loadtest-maxima-$(DAY).json
 
 # The booth's GPU check (ui/gpu_check.py): on CUDA, the tests that take a device, the bench, and the app's faces,
 # landscape and sketch examples through its API, each step cut at its budget (8 minutes in all); writes
