@@ -137,6 +137,30 @@ def test_plane_slice_of_a_trained_prior(device):
     assert values[2, 7] == pytest.approx(evaluate(risk, plane.point(axis[7:8], axis[2:3]).to(device))[0].item(), rel=1e-5)
 
 
+def test_evaluate_in_bounded_chunks_equals_one_batch(monkeypatch):
+    """f on many latents in batches of at most CHUNK_OUTPUTS generator outputs equals ½‖A G(z) − y‖² of the whole
+    batch at once (the trained prior's slice is evaluated so, its DCGAN activations bounded)."""
+    import cs_core.landscape.grid as grid
+    risk, _ = random_risk(3, [10, 40], 25, 0.1, 2, CPU)
+    points = torch.randn(100, 3, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        whole = 0.5 * ((risk.generator(points[None])[0] @ risk.A[0].T - risk.y[0]) ** 2).sum(-1)
+    batches = []
+    generator = risk.generator
+    risk.generator = lambda z: batches.append(z.shape[1]) or generator(z)
+    monkeypatch.setattr(grid, "CHUNK_OUTPUTS", 7 * 40 + 39)   # 7 latents of n = 40 outputs per batch
+    assert torch.allclose(evaluate(risk, points), whole, rtol=1e-6, atol=1e-7)
+    assert batches == [7] * 14 + [2]
+    monkeypatch.setattr(grid, "CHUNK_OUTPUTS", 1)           # fewer outputs than one latent's: one latent a batch
+    assert grid.chunk_size(risk) == 1
+
+
+def test_the_dcgan_slice_is_evaluated_in_batches_of_bounded_outputs():
+    from cs_core.landscape.grid import CHUNK_OUTPUTS, chunk_size
+    risk = Risk(None, torch.zeros(1, 2, 64 * 64 * 3), torch.zeros(1, 2), torch.zeros(1, 100), 0.0, 1.0, torch.ones(1))
+    assert 1 <= chunk_size(risk) * 64 * 64 * 3 <= CHUNK_OUTPUTS <= 1 << 19
+
+
 # Live frames: the figure drawn once, paths drawn per frame --------------------------------------
 
 def test_raster_frame_draws_paths_where_the_figure_would_and_keeps_the_marks_on_top():
@@ -347,3 +371,13 @@ def test_the_tabs_default_run_sends_at_least_10_new_pictures_of_the_paths_moving
     assert all(not np.array_equal(a, b) for a, b in zip(heat[:-2], heat[1:-1]))
     assert changes >= 10, f"{changes} new pictures after the first"
     assert out[-1][0].endswith("done") and isinstance(out[-1][1], np.ndarray), out[-1][0]
+
+
+def test_the_track_keeps_every_snapshot_and_frames_at_most_path_points_of_it_ending_at_the_last():
+    landscape = pytest.importorskip("ui.landscape", reason="needs gradio")
+    track = landscape.Track(1001, 3)
+    for i in range(1001):
+        track.add(np.full((3, 2), i, dtype=np.float32))
+    thinned = track.thinned()                        # every 6th back from step 1000: ⌈1001 / 200⌉ = 6
+    assert thinned.shape == (167, 3, 2) and len(thinned) <= landscape.PATH_POINTS
+    assert np.array_equal(thinned[:, 1, 0], np.arange(4, 1001, 6))

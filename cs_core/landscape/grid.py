@@ -20,7 +20,8 @@ from .network import ReLUNet
 from .risk import Risk
 
 MAX_GRID = 400
-CHUNK = 8192
+CHUNK_OUTPUTS = 1 << 19    # generator outputs per batch of :func:`evaluate` (2 MiB of float32): a trained prior's
+                           # activations stay within tens of MiB (the DCGAN: 42 latents, ~40 MiB; 400 at once: +350)
 SECTOR_CHUNK = 512
 
 
@@ -30,11 +31,16 @@ def check_grid(n: int) -> int:
     return n
 
 
+def chunk_size(risk: Risk) -> int:
+    """Latents per batch of :func:`evaluate`: at most ``CHUNK_OUTPUTS`` generator outputs (n each), at least one."""
+    return max(1, CHUNK_OUTPUTS // risk.A.shape[-1])
+
+
 def evaluate(risk: Risk, points: torch.Tensor) -> torch.Tensor:
-    """f at latents (N, k) of trial 0 → (N,), in chunks."""
+    """f at latents (N, k) of trial 0 → (N,), in batches of :func:`chunk_size` latents."""
     one = Risk(risk.generator, risk.A[:1], risk.y[:1], risk.z_star[:1], risk.noise, risk.step_unit, risk.tolerance[:1])
     with torch.no_grad():
-        return torch.cat([one(chunk[None].to(risk.device))[0] for chunk in points.split(CHUNK)])
+        return torch.cat([one(chunk[None].to(risk.device))[0] for chunk in points.split(chunk_size(risk))])
 
 
 def sectors(net: ReLUNet, trial: int = 0) -> torch.Tensor:

@@ -124,7 +124,7 @@ def prior_risk(prior: torch.nn.Module, latent_dim: int, m: int, noise: float, se
 
     with torch.no_grad():
         x_star = generator(z_star[:, None])[:, 0]
-    A = (torch.randn((1, m, x_star.shape[-1]), generator=measure) / math.sqrt(m)).to(device)
+    A = torch.randn((1, m, x_star.shape[-1]), generator=measure).div_(math.sqrt(m)).to(device)  # in place: one copy
     eps = torch.randn((1, m), generator=stream(seed, NOISE_STREAM)).to(device)
     y = torch.einsum("tmn,tn->tm", A, x_star) + noise * eps
     return Risk(generator, A, y, z_star, noise, 1.0, torch.full((1,), SUCCESS_ERROR, device=device))
