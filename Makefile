@@ -102,6 +102,7 @@ results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core lambda-check --domain faces --out docs/results/lambda-rule/trivial-faces.csv
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source val-inrange --images 10 --steps 400 --out docs/results/posterior/validation/steps400
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source val-inrange --images 10 --steps 1600 --out docs/results/posterior/validation/steps1600
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source val-inrange --images 4 --m 5,10,25,100,400 --reference --out docs/results/posterior/validation/reference
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source inrange --images 10 --out docs/results/posterior
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source real --images 10 --out docs/results/posterior
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain faces --source inrange --images 3 --out docs/results/posterior

@@ -1,12 +1,12 @@
 """Posterior sampling: exact on a linear-Gaussian model, reproducible, streaming, calibrated on the prior's own data."""
 import json
-import math
 
 import pytest
 import torch
 
 from cs_core.cli import main
 from cs_core.domains import DOMAINS
+from cs_core.experiments.posterior_reference import importance_reference
 from cs_core.operators import add_noise, build_operator
 from cs_core.priors import PRIORS
 from cs_core.priors.mnist_data import load_split
@@ -149,52 +149,14 @@ def test_pruning_restarts_the_far_chains_only_when_one_fits_to_the_noise_level()
     assert rows[2].tolist() == [8, 9, 10, 11]  # no chain explains y: every chain continues where it is
 
 
-def _importance_reference(generator, a, y, sigma, d, starts=32, draws=20000, nu=6.0, inflate=1.15):
-    """Self-normalised importance sampling of p(z | y): a mixture of Student-t's (ν = 6), one per distinct mode of
-    U found by Adam then L-BFGS from ``starts`` prior draws, centred there with scale (inflate² × Hessian⁻¹) and
-    weighted by its Laplace mass. Returns the per-pixel mean and std of clamp(G(z)) and the effective sample size."""
-    def energy(z):
-        return ((generator(z).reshape(len(z), -1) @ a.T - y) ** 2).sum(1) / (2 * sigma ** 2) + 0.5 * (z ** 2).sum(1)
-    z = torch.randn(starts, d, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
-    adam = torch.optim.Adam([z], lr=0.05)
-    for _ in range(400):
-        adam.zero_grad()
-        energy(z).sum().backward()
-        adam.step()
-    lbfgs = torch.optim.LBFGS([z], max_iter=200, line_search_fn="strong_wolfe", tolerance_grad=1e-9)
-    lbfgs.step(lambda: (lbfgs.zero_grad(), energy(z).sum().backward(), energy(z).sum())[-1])
-    z, modes = z.detach(), []
-    for i in energy(z).argsort().tolist():
-        h = torch.autograd.functional.hessian(lambda v: energy(v[None])[0], z[i])
-        if torch.linalg.eigvalsh(h).min() > 0 and all((z[i] - c) @ hc @ (z[i] - c) > 25 for c, hc, _ in modes):
-            modes.append((z[i], h, -energy(z[i:i + 1])[0] - 0.5 * torch.logdet(h)))
-    mass = torch.stack([w for *_, w in modes]).softmax(0)
-    chol = [torch.linalg.cholesky(torch.linalg.inv(h)) * inflate for _, h, _ in modes]
-    gen = torch.Generator().manual_seed(2)
-    pick = torch.multinomial(mass, draws, replacement=True, generator=gen)
-    scale = (torch.distributions.Gamma(nu / 2, nu / 2).sample((draws,)) ** -0.5)[:, None]
-    centres, chols = torch.stack([c for c, _, _ in modes]), torch.stack(chol)
-    zs = centres[pick] + scale * (chols[pick] @ torch.randn(draws, d, 1, generator=gen))[..., 0]
-
-    def log_t(c, lc):
-        v = torch.linalg.solve_triangular(lc, (zs - c).T, upper=False).T
-        return (math.lgamma((nu + d) / 2) - math.lgamma(nu / 2) - d / 2 * math.log(nu * math.pi)
-                - lc.diagonal().log().sum() - (nu + d) / 2 * torch.log1p((v ** 2).sum(1) / nu))
-    log_q = torch.stack([mass[j].log() + log_t(c, chol[j]) for j, (c, _, _) in enumerate(modes)]).logsumexp(0)
-    with torch.no_grad():
-        weights = (-torch.cat([energy(part) for part in zs.split(2000)]) - log_q).softmax(0)[:, None]
-        xs = torch.cat([generator(part).clamp(0, 1).reshape(len(part), -1) for part in zs.split(2000)])
-    mean = (weights * xs).sum(0)
-    return mean, (weights * (xs - mean) ** 2).sum(0).sqrt(), 1 / (weights ** 2).sum()
-
-
 def test_vae_posterior_std_matches_an_importance_sampling_reference():
     """m = 25 (> the latent's 20 dimensions), σ = 0.05, a draw of the VAE: the sampler's per-pixel std and mean
     against importance sampling, which shares none of its machinery (no descent schedule, pruning or MALA)."""
     generator = PRIORS["vae"].load(torch.device("cpu"))
     problem = make_problem(sample("vae", 5010), MNIST, "gaussian", {"m": 25}, 0.05, 3, torch.device("cpu"))
-    mean, std, ess = _importance_reference(generator, problem.operator.matrix.float(), problem.y[0], 0.05, 20)
-    assert ess > 100, ess
+    ref = importance_reference(generator, problem.operator.matrix.float(), problem.y[0], 0.05, 20)
+    mean, std = ref["mean"], ref["std"]
+    assert ref["ess"] > 100, ref["ess"]
     final = run_to_end(problem, ["posterior-vae"])["posterior-vae"]
     assert abs(final.extra["std_mean"][0] / std.mean().item() - 1) < 0.1, (final.extra["std_mean"], std.mean())
     assert ((final.estimate.flatten() - mean) ** 2).mean() < 0.1 * ((mean - problem.truth.flatten()) ** 2).mean()

@@ -10,6 +10,7 @@ photos) the prior is wrong and coverage falls. ``val-inrange`` are the validatio
 were chosen on (seeds ``VALIDATION_SEED`` + i), never reported. Each image gets its own A and noise
 (``--seed`` + its index).
 """
+import time
 from pathlib import Path
 
 import torch
@@ -20,6 +21,7 @@ from ..images import save_png
 from ..problem import make_problem
 from ..session import run_to_end
 from ..solvers import Options
+from ..solvers.posterior import calibration as posterior_calibration
 from ..solvers.posterior import sample_grid, std_image
 from ..stats import student_t_interval
 from .splits import EVAL_SEED, VALIDATION_SEED, generated, load_images, prior_of
@@ -40,10 +42,11 @@ def image_set(domain: str, source: str, count: int):
 
 
 def check(domain: str, source: str, ms, count: int, seed: int, device: torch.device, out: Path,
-          progress=print, steps: int | None = None) -> list[dict]:
+          progress=print, steps: int | None = None, reference: bool = False) -> list[dict]:
     """Measure every image at every m (``steps``: the sampler's MALA steps, default its own; CSGM at its defaults
-    either way); rewrites ``out/<domain>-<source>.csv`` and writes one example figure per m
-    (the first image: truth, posterior mean, std map, samples)."""
+    either way; ``reference``: also a row ``importance-<prior>`` of :mod:`.posterior_reference`); rewrites
+    ``out/<domain>-<source>.csv`` and writes one example figure per m (the first image: truth, posterior mean, std
+    map, samples)."""
     prior = prior_of(domain).name
     methods = (f"posterior-{prior}", f"csgm-{prior}")
     images = image_set(domain, source, count)
@@ -60,10 +63,31 @@ def check(domain: str, source: str, ms, count: int, seed: int, device: torch.dev
                              "std_mean": snap.extra["std_mean"][0] if sampled else "", "seconds": snap.seconds})
             progress(f"{source} m={m} {name}: " + ", ".join(f"{r['method']} mse {r['mse']:.5f}" for r in rows[-2:])
                      + f", coverage {rows[-2]['coverage']:.3f}, std {rows[-2]['std_mean']:.4f}")
+            if reference:
+                row, ref = _reference_row(problem, prior, rows[-1])
+                rows.append(row)
+                progress(f"  {row['method']}: mse {row['mse']:.5f}, coverage {row['coverage']:.3f}, "
+                         f"std {row['std_mean']:.4f}, effective sample size {ref['ess']:.0f}, "
+                         f"modes {ref['modes']} of {ref['minima']} local minima")
             if index == 0:
                 example(results[methods[0]], image[None], out / f"{domain}-{source}-m{m}.png")
     write_rows(out / f"{domain}-{source}.csv", POSTERIOR_FIELDS, rows)
     return rows
+
+
+def _reference_row(problem, prior: str, like: dict) -> tuple[dict, dict]:
+    """The importance-sampling reference's row for one problem (64 starts of 600 Adam steps), and the reference."""
+    from ..priors import PRIORS
+    from .posterior_reference import importance_reference
+    watch = time.perf_counter()
+    generator = PRIORS[prior].load(problem.device)
+    ref = importance_reference(generator, problem.operator.matrix.float(), problem.y[0], problem.noise,
+                               PRIORS[prior].latent_dim, starts=64, adam_steps=600)
+    truth = problem.truth.flatten().to(ref["mean"])
+    calibration = posterior_calibration(ref["mean"][None], ref["std"][None], truth[None])
+    return {**like, "method": f"importance-{prior}", "mse": float(((ref["mean"] - truth) ** 2).mean()),
+            "coverage": calibration["coverage"][0], "std_mean": calibration["std_mean"][0],
+            "seconds": time.perf_counter() - watch}, ref
 
 
 def example(snap, truth: torch.Tensor, path: Path) -> Path:
@@ -109,6 +133,8 @@ def add_parser(commands):
     p.add_argument("--images", type=int, default=5, help="images per m (default 5)")
     p.add_argument("--m", help="comma-separated m values (default: 25,100,400 for mnist, 100,500,2500 for faces)")
     p.add_argument("--steps", type=int, help="the sampler's MALA steps (default: the prior's)")
+    p.add_argument("--reference", action="store_true",
+                   help="also an importance-sampling reference row per image and m (mnist only: latent 20)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=list(DEVICE_CHOICES))
     p.add_argument("--out", required=True, help="directory: <domain>-<source>.csv (rewritten), example PNGs")
@@ -121,8 +147,11 @@ def command(args) -> int:
     ms = parse_list(args.m, int, "--m") if args.m else list(MS[args.domain])
     if args.images < 1:
         raise InputError(f"--images must be at least 1; got {args.images}")
+    if args.reference and args.domain != "mnist":
+        raise InputError("--reference needs --domain mnist (importance sampling is reliable in 20 latent dimensions, "
+                         "not the faces' 100)")
     out = Path(args.out)
     check(args.domain, args.source, ms, args.images, args.seed, resolve_device(args.device), out,
-          progress=lambda line: print(line, flush=True), steps=args.steps)
+          progress=lambda line: print(line, flush=True), steps=args.steps, reference=args.reference)
     print(summary(read_rows(out / f"{args.domain}-{args.source}.csv")))
     return 0
