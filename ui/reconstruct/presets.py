@@ -38,7 +38,7 @@ def presets() -> list[tuple[str, dict]]:
         # The posterior's K samples: at m = 5 (far below the latent's 20 dimensions) they are different digits; at
         # m = 400 they agree. At m = 25 the posterior of an in-range digit is one digit; on this held-out digit the
         # samples differ only because no chain fits y to the noise level and all are kept, most of them fitting y
-        # 60–170 × worse than σ²m (docs/RESULTS.md, "Posterior sampling"), so the example stays at m = 5
+        # 62–174 × worse than σ²m (docs/RESULTS.md, "Posterior sampling"), so the example stays at m = 5
         ("MNIST · m = 5 · what fits y",
          dict(asset=pick_asset("mnist", "digit-test-0697", nth=2), domain="mnist", m=5, noise=0.05, **POSTERIOR)),
         ("MNIST · m = 400 · the samples agree",
