@@ -11,7 +11,7 @@ import math
 
 import torch
 
-NU, INFLATE = 6.0, 1.15
+NU, INFLATE = 6, 1.15
 MASS = 1e-6  # a local minimum counts as a mode of the posterior if its share of the Laplace mass exceeds this
 MODE_SEPARATION = 25.0  # two modes are one if (z − z')ᵀH(z − z') is below this (5 of the posterior's std)
 
@@ -46,7 +46,8 @@ def importance_reference(generator, a: torch.Tensor, y: torch.Tensor, sigma: flo
     chol = [torch.linalg.cholesky(torch.linalg.inv(h.double())).float() * INFLATE for _, h, _ in modes]
     gen = torch.Generator().manual_seed(seed + 1)
     pick = torch.multinomial(mass, draws, replacement=True, generator=gen)
-    scale = (torch.distributions.Gamma(NU / 2, NU / 2).sample((draws,)) ** -0.5)[:, None]
+    chi2 = (torch.randn(draws, NU, generator=gen) ** 2).sum(1)  # χ²_ν from the seeded generator, not the global one
+    scale = (chi2 / NU).rsqrt()[:, None]
     centres, chols = torch.stack([c for c, _, _ in modes]), torch.stack(chol)
     zs = centres[pick] + scale * (chols[pick] @ torch.randn(draws, d, 1, generator=gen))[..., 0]
 
