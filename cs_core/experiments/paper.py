@@ -11,8 +11,9 @@ Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
   reproducible by itself; validation images draw from seeds disjoint from the reported ones. CSGM with the
   prior's default settings, or with ``Prior.paper`` where the prior has them (DCGAN), restarts batched.
   Other operators (``fourier``, ``blur``) are measured at their given parameters (one point, m = the
-  operator's m) and recorded in the ``operator`` column; TV's λ ratio is chosen like Lasso's. The pseudo-method ``sensor`` records the sensor's own view as the estimate (the
-  zero-filled image, the blurred input).
+  operator's m) and recorded in the ``operator`` column; TV's λ ratio is chosen like Lasso's. The
+  pseudo-method ``sensor`` records the sensor's own view as the estimate (the zero-filled image, the blurred
+  input).
 """
 import functools
 import math
