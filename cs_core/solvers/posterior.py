@@ -69,7 +69,8 @@ MALA_SEED_OFFSET = 2 ** 40  # MALA's generator: the solver stream's seed + this 
 COVERAGE_STDS = 2.0
 PRUNE_Z = 5.0  # standard deviations of χ²_m (σ²√(2m)) a chain's fit may lie above max(σ²m, the best chain's)
 FIT_Z = 2.0    # ... and the best chain's above σ²m for it to count as explaining y (pruning happens only then)
-CHUNK = 1024  # rows of G per call when taking the Jacobian
+CHUNK = 128  # rows of G per call when taking the Jacobian (a DCGAN's activations: ~1 MB a row; the values do not
+             # depend on it, batched convolutions give each row the same bits)
 
 
 @dataclass(frozen=True)
