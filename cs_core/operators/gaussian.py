@@ -19,7 +19,7 @@ class GaussianOperator(LinearOperator):
     def __init__(self, image_shape, m: int, generator: torch.Generator, device: torch.device):
         n = math.prod(image_shape)
         super().__init__(image_shape, m)
-        matrix = torch.randn((m, n), generator=generator) / math.sqrt(m)
+        matrix = torch.randn((m, n), generator=generator).div_(math.sqrt(m))  # in place: one m × n block at a time
         self.register_buffer("matrix", matrix.to(device))
         self.designs: dict[str, torch.Tensor] = {}  # AΨ per basis name, built on first use
 
