@@ -4,6 +4,7 @@ import json
 import pytest
 import torch
 
+from cs_core.assets import load_truth
 from cs_core.cli import main
 from cs_core.domains import DOMAINS
 from cs_core.experiments.posterior_reference import importance_reference
@@ -160,3 +161,32 @@ def test_vae_posterior_std_matches_an_importance_sampling_reference():
     final = run_to_end(problem, ["posterior-vae"])["posterior-vae"]
     assert abs(final.extra["std_mean"][0] / std.mean().item() - 1) < 0.1, (final.extra["std_mean"], std.mean())
     assert ((final.estimate.flatten() - mean) ** 2).mean() < 0.1 * ((mean - problem.truth.flatten()) ** 2).mean()
+
+
+def _digit_labels(images: torch.Tensor) -> torch.Tensor:
+    """The digit of each image (N, 784) by a 5-nearest-neighbour vote among the MNIST training split."""
+    train, labels, _ = load_split("train")
+    nearest = torch.cdist(images.reshape(len(images), -1).float(), train.flatten(1)).topk(5, largest=False).indices
+    return torch.mode(labels[nearest], 1).values
+
+
+def test_the_what_fits_y_example_is_several_digits_at_m_25_and_one_at_400():
+    """The Reconstruct examples "MNIST · m = 25 · what fits y" and "… m = 400 · the samples agree": at m = 25 the
+    posterior itself (importance sampling) puts at least 10 % of its mass on each of two or more digits and the
+    sampler's 16 chains show two or more; at m = 400 the chains are one digit."""
+    from ui.reconstruct.presets import presets
+    examples = {label: fields for label, fields in presets()}
+    few, many = examples["MNIST · m = 25 · what fits y"], examples["MNIST · m = 400 · the samples agree"]
+    assert (few["asset"], few["noise"]) == (many["asset"], many["noise"]) and (few["m"], many["m"]) == (25, 400)
+    truth = load_truth(MNIST, asset=few["asset"])
+    digits = {}
+    for fields in (few, many):
+        problem = make_problem(truth, MNIST, "gaussian", {"m": fields["m"]}, fields["noise"], 0, torch.device("cpu"))
+        samples = run_to_end(problem, ["posterior-vae"])["posterior-vae"].extra["samples"][0]
+        digits[fields["m"]] = set(_digit_labels(samples).tolist())
+    assert len(digits[25]) >= 2 and len(digits[400]) == 1, digits
+    problem = make_problem(truth, MNIST, "gaussian", {"m": 25}, few["noise"], 0, torch.device("cpu"))
+    ref = importance_reference(PRIORS["vae"].load(torch.device("cpu")), problem.operator.matrix.float(), problem.y[0],
+                               few["noise"], 20, starts=64, adam_steps=600)
+    mass = torch.zeros(10).index_add_(0, _digit_labels(ref["images"]), ref["weights"].float())
+    assert ref["ess"] > 100 and (mass >= 0.1).sum() >= 2, (ref["ess"], mass)

@@ -18,9 +18,9 @@ MODE_SEPARATION = 25.0  # two modes are one if (z − z')ᵀH(z − z') is below
 
 def importance_reference(generator, a: torch.Tensor, y: torch.Tensor, sigma: float, latent_dim: int,
                          starts: int = 32, adam_steps: int = 400, draws: int = 20000, seed: int = 1) -> dict:
-    """``a`` (m, n) and ``y`` (m,) of one image. Returns the per-pixel ``mean`` and ``std`` of clamp(G(z)) under
-    the weighted draws, the effective sample size ``ess``, the number of distinct local minima found (``minima``)
-    and of those with a Laplace mass above ``MASS`` (``modes``)."""
+    """``a`` (m, n) and ``y`` (m,) of one image. Returns the draws' images clamp(G(z)) (``images``, (draws, n)) and
+    normalised ``weights``, the per-pixel ``mean`` and ``std`` under them, the effective sample size ``ess``, the
+    number of distinct local minima found (``minima``) and of those with a Laplace mass above ``MASS`` (``modes``)."""
     d = latent_dim
 
     def energy(z):
@@ -60,5 +60,6 @@ def importance_reference(generator, a: torch.Tensor, y: torch.Tensor, sigma: flo
         weights = (-torch.cat([energy(part) for part in zs.split(2000)]) - log_q).softmax(0)[:, None]
         xs = torch.cat([generator(part).clamp(0, 1).reshape(len(part), -1) for part in zs.split(2000)])
     mean = (weights * xs).sum(0)
-    return {"mean": mean, "std": (weights * (xs - mean) ** 2).sum(0).sqrt(), "ess": float(1 / (weights ** 2).sum()),
+    return {"images": xs, "weights": weights[:, 0], "mean": mean, "std": (weights * (xs - mean) ** 2).sum(0).sqrt(),
+            "ess": float(1 / (weights ** 2).sum()),
             "minima": len(modes), "modes": int((mass > MASS).sum())}
