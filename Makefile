@@ -105,5 +105,5 @@ results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source val-inrange --images 4 --m 5,10,25,100,400 --reference --out docs/results/posterior/validation/reference
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source inrange --images 10 --out docs/results/posterior
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain mnist --source real --images 10 --out docs/results/posterior
-	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain faces --source inrange --images 3 --out docs/results/posterior
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain faces --source inrange --images 8 --out docs/results/posterior
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core posterior-check --domain faces --source real --images 2 --out docs/results/posterior
