@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-fast setup chromium bench bench-app bench-tabs loadtest results gpu-check
+.PHONY: demo test test-fast setup chromium bench bench-app bench-tabs bench-costs loadtest results gpu-check
 
 demo: setup
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python demo_app.py
@@ -45,6 +45,10 @@ DAY = $(shell date +%F)
 LOADTEST_PORT ?= 7907
 bench-app: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core bench --app --json > docs/bench/app-cpu-1thread-$(DAY).json
+
+# What each method costs alone at its defaults (cs_core/run_costs.json): the app's planned-time check reads it.
+bench-costs: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core.run_budget
 
 bench-tabs: setup chromium
 	GRADIO_ANALYTICS_ENABLED=False OMP_NUM_THREADS=1 $(BIN)/python tests/bench_tabs_browser.py --repeats 3 \

@@ -7,7 +7,8 @@ import shutil
 import time
 
 import pytest
-from helpers import ARTIFACTS, ROOT, STATUS, WATCH_RECON, frames, run_and_watch, set_iterations, status_ends_with
+from helpers import (ARTIFACTS, ROOT, STATUS, WATCH_RECON, frames, long_iterations, run_and_watch, set_iterations,
+                     status_ends_with)
 from PIL import Image
 from skimage import data
 
@@ -77,7 +78,7 @@ def test_example_runs_live_to_done(page):
 
 
 def test_stop_halts_a_long_run(page):
-    set_iterations(page, "20000")
+    set_iterations(page, long_iterations())
     start = page.evaluate(WATCH_RECON)
     page.click("#run-btn")
     page.wait_for_function("window.__frames.length >= 2", timeout=60_000)
@@ -139,7 +140,7 @@ def test_closing_a_tab_mid_run_frees_the_worker(page):
     other.set_default_timeout(30_000)
     other.goto(page.url)
     other.wait_for_selector("#truth img")
-    set_iterations(other, "20000")  # CSGM-VAE: 20000 steps × 10 restarts, far beyond the time cap
+    set_iterations(other, long_iterations())  # a run planned at about 0.8 × the time cap
     other.evaluate(WATCH_RECON)
     other.click("#run-btn")
     other.wait_for_function("window.__frames.length >= 2", timeout=60_000)

@@ -161,16 +161,31 @@ def mixed_test(url: str, sessions: int = 8, seconds: float = 120.0, pid: int | N
 
 
 def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
-    """Each tab's heaviest request a visitor can set (the widgets' maxima): name → (tab, api, arguments)."""
-    from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP_OFFER, offered_ms, row
+    """Each tab's heaviest request a visitor can set (the widgets' maxima; for Reconstruct, the largest m its memory
+    budget allows and the most iterations its planned-time budget allows): name → (tab, api, arguments)."""
     from cs_core.experiments.paper import PAPER_M
+    from cs_core.run_budget import largest, max_gaussian_m
+    from cs_core.solvers import Options
+    from cs_core.tab_settings import LANDSCAPE, LANDSCAPE_PHASE, LANDSCAPE_SLICE, SKETCH, SWEEP_OFFER, offered_ms, row
+
+    from .common import max_seconds
 
     def top(rows, name):
         return row(rows, name).high
-    heavy = Settings(("lasso-dct", "lasso-wavelet", "csgm-dcgan"), 10000, None, 0.0, "face-gen-seed-1000")
-    reconstruct = {**client_arguments(heavy, 0), "domain": "faces", "iterations": None}
+
+    def faces(methods, m, iterations=None):
+        settings = Settings(methods, m, None, 0.0, "face-gen-seed-1000")
+        return {**client_arguments(settings, 0), "domain": "faces", "iterations": iterations}
+    three = ("lasso-dct", "lasso-wavelet", "csgm-dcgan")
+    posterior = ("posterior-dcgan",)
+    longest = largest("iterations", "faces", 100, ["csgm-dcgan"], Options(), max_seconds())
     return {
-        "reconstruct (faces, m = 10000, 3 methods)": ("reconstruct", "/reconstruct", reconstruct),
+        "reconstruct (faces, 3 methods, the largest m)": ("reconstruct", "/reconstruct",
+                                                          faces(three, max_gaussian_m("faces", three))),
+        "reconstruct (faces, posterior samples, the largest m)": ("reconstruct", "/reconstruct",
+                                                                  faces(posterior, max_gaussian_m("faces", posterior))),
+        "reconstruct (faces, CSGM, the most iterations allowed)": ("reconstruct", "/reconstruct",
+                                                                   faces(("csgm-dcgan",), 100, str(longest))),
         "landscape descent": ("landscape", "/landscape", [
             "3 layers", top(LANDSCAPE, "m"), 0.2, top(LANDSCAPE, "starts"), "adam", top(LANDSCAPE, "steps"), 0]),
         "landscape phase": ("landscape", "/landscape_phase", ["3 layers", top(LANDSCAPE_PHASE, "steps"), 0]),

@@ -43,6 +43,9 @@ class Method:
     start: Callable[[Problem, Options, int | None], Iterator[Snapshot]]
     iterations: Callable[[Options], int]  # how many iterations ``start`` will run
     step: str                             # what one of those iterations is (``--help`` shows it)
+    starts: Callable[[Options], int] = lambda options: 1  # descents run side by side (restarts, chains)
+    matrix_copies: int = 0                # a dense A's extra copies it makes, in float32 sizes (Lasso's design AΨ:
+                                          # 1; float64 chains: 2, A cast to float64)
 
 
 def _lasso_iterations(options: Options) -> int:
@@ -51,6 +54,10 @@ def _lasso_iterations(options: Options) -> int:
 
 def _csgm_iterations(prior_name: str):
     return lambda options: options.iterations or PRIORS[prior_name].defaults.steps
+
+
+def _csgm_starts(prior_name: str, least: int = 1):
+    return lambda options: options.restarts or max(PRIORS[prior_name].defaults.restarts, least)
 
 
 OPTIMISER_LABELS = {"adam": "Adam", "lbfgs": "batched L-BFGS"}
@@ -103,14 +110,15 @@ LASSO_OBJECTIVE = "min_c ½‖y − AΨc‖² + λ‖c‖₁, Ψ = {}"
 ALL_DOMAINS = ("mnist", "faces")
 METHODS: dict[str, Method] = {
     f"lasso-{basis}": Method(f"lasso-{basis}", f"Lasso ({label})", LASSO_OBJECTIVE.format(psi), ALL_DOMAINS,
-                             _lasso(basis), _lasso_iterations, "FISTA iterations, λ path included")
+                             _lasso(basis), _lasso_iterations, "FISTA iterations, λ path included", matrix_copies=1)
     for basis, label, psi in (("pixel", "pixel", "identity"), ("dct", "DCT", "2-D DCT"),
                               ("wavelet", "wavelet", "Haar wavelet"))
 }
 for _prior in PRIORS.values():
     METHODS[f"csgm-{_prior.name}"] = Method(
         f"csgm-{_prior.name}", f"CSGM ({_prior.name.upper()})", "min_z ‖y − A G(z)‖² + λ‖z‖²",
-        (_prior.domain,), _csgm(_prior.name), _csgm_iterations(_prior.name), _descent(_prior.name))
+        (_prior.domain,), _csgm(_prior.name), _csgm_iterations(_prior.name), _descent(_prior.name),
+        _csgm_starts(_prior.name))
 
 METHODS["tv"] = Method("tv", "TV", tv.OBJECTIVE, ALL_DOMAINS, _tv, lambda o: o.iterations or tv.DEFAULT_ITERATIONS,
                        "Chambolle–Pock iterations")
@@ -134,25 +142,29 @@ for _p in (PRIORS[name] for name in RANGE_EXTENDED_PRIORS):
         f"sparse-gen-{_p.name}", f"Sparse-Gen ({_p.name.upper()} + sparse ν)",
         "min_{z,ν} ‖y − A(G(z) + ν)‖² + λ‖z‖² + λ_ν‖Ψν‖₁, Ψ = Haar wavelet", (_p.domain,),
         sparsegen.start(_p.name, BASES["wavelet"]), _then(_p.name, sparsegen.SparseGenSettings().steps),
-        _then_step(_p.name, "Adam steps on z and ISTA steps on ν", sparsegen.SparseGenSettings().steps))
+        _then_step(_p.name, "Adam steps on z and ISTA steps on ν", sparsegen.SparseGenSettings().steps),
+        _csgm_starts(_p.name))
     METHODS[f"finetune-{_p.name}"] = Method(
         f"finetune-{_p.name}", f"Fine-tuned {_p.name.upper()} (per image)", "min_{z,θ} ‖y − A G_θ(z)‖² + λ‖z‖²",
         (_p.domain,), finetune.start(_p.name), _then(_p.name, finetune.FinetuneSettings().steps),
-        _then_step(_p.name, "Adam steps on z and the weights", finetune.FinetuneSettings().steps))
+        _then_step(_p.name, "Adam steps on z and the weights", finetune.FinetuneSettings().steps),
+        _csgm_starts(_p.name))
 for _p in (PRIORS[name] for name in (*RANGE_EXTENDED_PRIORS, "sketch")):  # the representation error of each prior
     METHODS[f"oracle-{_p.name}"] = Method(
         f"oracle-{_p.name}", f"Best the {_p.name.upper()} can do (oracle, sees the truth)", "min_z ‖x* − G(z)‖²",
         (_p.domain,), oracle.start(_p.name), _csgm_iterations(_p.name),
-        f"{OPTIMISER_LABELS[_p.defaults.optimiser]} steps on ‖x* − G(z)‖²")
+        f"{OPTIMISER_LABELS[_p.defaults.optimiser]} steps on ‖x* − G(z)‖²",
+        _csgm_starts(_p.name, oracle.ORACLE_RESTARTS))
 METHODS["ilo-dcgan"] = Method(
     "ilo-dcgan", "ILO (DCGAN, intermediate layer)", "min_h ‖y − A T(h)‖², ‖h − H(ẑ)‖ ≤ ρ‖H(ẑ)‖", ("faces",),
     ilo.start("dcgan"), _then("dcgan", ilo.ILOSettings().steps),
-    _then_step("dcgan", "projected Adam steps on h", ilo.ILOSettings().steps))
+    _then_step("dcgan", "projected Adam steps on h", ilo.ILOSettings().steps), _csgm_starts("dcgan"))
 for _name in posterior.SAMPLED_PRIORS:
     METHODS[f"posterior-{_name}"] = Method(
         f"posterior-{_name}", f"Posterior samples ({_name.upper()})", posterior.OBJECTIVE, (PRIORS[_name].domain,),
         posterior.start(_name), lambda options, _name=_name: posterior.planned_iterations(_name, options),
-        f"CSGM descent steps from {posterior.DEFAULTS[_name].chains} starts, then MALA steps (half burn-in)")
+        f"CSGM descent steps from {posterior.DEFAULTS[_name].chains} starts, then MALA steps (half burn-in)",
+        lambda options, _name=_name: posterior.settings_for(_name, options).chains, matrix_copies=2)
 
 
 def describe() -> str:

@@ -13,7 +13,9 @@ from cs_core.faces import load_input
 from cs_core.images import load_image_array
 from cs_core.operators import OPERATORS, build_operator
 from cs_core.problem import OPERATOR_STREAM, stream
+from cs_core.run_budget import max_gaussian_m
 from cs_core.settings import BY_NAME, ReconstructSettings
+from cs_core.solvers import METHODS
 
 from ..common import default_methods, display, method_choices, user_errors
 from .gallery import DEFAULT_M, assets_of, default_asset, gallery_items
@@ -62,7 +64,20 @@ def on_domain_change(domain, m):
     The methods' value is left alone here: an example sets it together with the domain."""
     return (gr.update(value=gallery_items(domain), selected_index=None),
             gr.update(choices=method_choices(domain)),
-            gr.update(choices=list(PAPER_M[domain]), value=m if m in PAPER_M[domain] else None))
+            paper_m_marks(domain, [], m))
+
+
+def paper_ms(domain, methods) -> list[int]:
+    """The paper's values of m that the app allows for a Gaussian A in the domain with these methods
+    (``cs_core.run_budget.max_gaussian_m``)."""
+    top = max_gaussian_m(domain, [name for name in methods or [] if name in METHODS])
+    return [value for value in PAPER_M[domain] if value <= top]
+
+
+def paper_m_marks(domain, methods, m):
+    """The marks of ``paper_ms``, the one equal to m selected."""
+    choices = paper_ms(domain, methods)
+    return gr.update(choices=choices, value=m if m in choices else None)
 
 
 def form_for(domain, m) -> tuple:

@@ -13,8 +13,8 @@ import numpy as np
 from cs_core.devices import DEVICE_CHOICES, describe_device
 from cs_core.domains import get_domain
 from cs_core.errors import InputError
-from cs_core.operators import gaussian
 from cs_core.priors import PRIORS
+from cs_core.run_budget import matrix_note, max_gaussian_m
 from cs_core.settings import BY_NAME, FIELDS, Field, ReconstructSettings
 from cs_core.solvers import METHODS, Options
 from cs_core.tab_settings import SEED
@@ -127,12 +127,13 @@ def painted(editor) -> np.ndarray | None:
     return alpha.astype(np.float64) / 255.0 if np.any(alpha) else None
 
 
-def number_rows(domain: str) -> dict[str, Field]:
+def number_rows(domain: str, methods=()) -> dict[str, Field]:
     """The numeric rows of ``cs_core.settings.FIELDS`` as the form checks them for ``domain``: with the limits the
-    core applies for that domain (m, the hidden square's side, the factor, the blur's size, σ and length) and the
+    core applies for that domain (the hidden square's side, the factor, the blur's size, σ and length), m within
+    the app's memory for a Gaussian matrix with these methods (``cs_core.run_budget.max_gaussian_m``) and the
     seed's of every command (``cs_core.tab_settings.SEED``)."""
     dom = get_domain(domain)
-    narrowed = {"m": dict(low=1, high=min(dom.n, gaussian.MAX_M)), "mask_size": dict(low=1, high=dom.size - 1),
+    narrowed = {"m": dict(low=1, high=max_gaussian_m(domain, methods)), "mask_size": dict(low=1, high=dom.size - 1),
                 "factor": dict(low=2, high=dom.size),  # the core then asks for a divisor of the side
                 "blur_size": dict(low=1, high=dom.size), "sigma": dict(high=dom.size),
                 "length": dict(high=dom.size), "seed": dict(low=SEED.low, high=SEED.high)}
@@ -140,11 +141,13 @@ def number_rows(domain: str) -> dict[str, Field]:
 
 
 def check_numbers(values: dict) -> None:
-    """Every numeric field that the chosen operator uses through its row for the chosen domain: a wrong type, a
-    value that is not finite or one beyond the row's limits is an ``InputError`` naming the field and its range."""
+    """Every numeric field that the chosen operator uses through its row for the chosen domain and methods: a wrong
+    type, a value that is not finite or one beyond the row's limits is an ``InputError`` naming the field and its
+    range (for m, with why the app bounds it)."""
     operator = BY_NAME["operator"].check(values.get("operator")) or BY_NAME["operator"].default
     domain = BY_NAME["domain"].check(values.get("domain")) or BY_NAME["domain"].default
-    for f in number_rows(domain).values():
+    methods = BY_NAME["methods"].check(values.get("methods"))
+    for f in number_rows(domain, methods).values():
         if f.operator not in (None, operator):
             continue
         value = values.get(f.name, f.default)
@@ -152,7 +155,8 @@ def check_numbers(values: dict) -> None:
             f.check(value)
         except InputError:
             blank = " (or blank for the default)" if f.blank else ""
-            raise InputError(f"{f.label} must be {f.allowed()}{blank}; got {value!r}") from None
+            why = f" ({matrix_note(domain, methods)})" if f.name == "m" and f.high < get_domain(domain).n else ""
+            raise InputError(f"{f.label} must be {f.allowed()}{blank}{why}; got {value!r}") from None
 
 
 def settings(values) -> ReconstructSettings:

@@ -20,7 +20,8 @@ from cs_core.export import RunRecord, write_csv, write_gif, write_png
 from cs_core.problem import make_problem
 from cs_core.session import Frame, run_methods
 from cs_core.settings import ReconstructSettings
-from cs_core.solvers import METHODS, Options, methods_for
+from cs_core.run_budget import SNAPSHOT_EVERY, check_time
+from cs_core.solvers import METHODS, Options, check_methods, check_options, methods_for
 from cs_core.solvers.posterior import sample_grid, std_image
 
 from ..common import MAX_FPS, Run, Runs, display, max_seconds, method_label, user_errors
@@ -28,7 +29,7 @@ from . import form
 from .callbacks import truth_of
 
 MAX_SLOTS = max(len(methods_for(d)) for d in DOMAINS)  # reconstruction image slots (the most a domain offers)
-EVERY = 5                          # a snapshot every 5 iterations / Adam steps
+EVERY = SNAPSHOT_EVERY             # a snapshot every 5 iterations / Adam steps (the planned costs count them)
 FRAME_SHARE = 0.15                 # frames may take this share of a run: their rate follows what one costs the server
 MIN_FPS = {"cpu": 4, "cuda": 8}    # ... but never falls below this (live convergence: ≥ 3 a second measured on a CPU)
 METRIC_COLUMNS = ["method", "MSE [0,1]", "PSNR dB", "SSIM", "seconds", "iters"]
@@ -121,11 +122,22 @@ def problem_of(settings: ReconstructSettings):
     return problem, settings.options(), crop
 
 
+def check_budget(settings: ReconstructSettings) -> None:
+    """On a CPU, a run planned over the app's share of the wall cap is refused before it starts
+    (``cs_core.run_budget.check_time``)."""
+    if resolve_device(settings.device).type != "cpu":
+        return
+    methods = check_methods(list(settings.methods), settings.domain)
+    m = settings.m if settings.operator == "gaussian" else None
+    check_time(settings.domain, m, methods, check_options(settings.options()), max_seconds())
+
+
 def run_settings(settings: ReconstructSettings, request: gr.Request = None):
     """Measure the image and stream every method's reconstruction (see docs/app.md for the settings)."""
     run = RUNS.start(request)
     frames = None
     try:
+        check_budget(settings)
         problem, options, crop = problem_of(settings)
         methods = list(dict.fromkeys(settings.methods))
         frames = run_methods(problem, list(settings.methods), options, every=EVERY)

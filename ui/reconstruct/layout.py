@@ -9,7 +9,6 @@ import pandas as pd
 import torch
 
 from cs_core.devices import describe_device
-from cs_core.experiments.paper import PAPER_M
 from cs_core.palette import method_color
 from cs_core.settings import BY_NAME
 from cs_core.solvers import METHODS
@@ -42,8 +41,8 @@ def _form(domain0: str, device: torch.device) -> dict:
     boxes = {}
     with gr.Group(visible=True) as boxes["gaussian"]:
         w["m"] = form.widget("m", value=DEFAULT_M[domain0])
-        w["_m_marks"] = gr.Radio(list(PAPER_M[domain0]), value=DEFAULT_M[domain0], label="the paper's values of m",
-                                 elem_id="m-marks")
+        w["_m_marks"] = gr.Radio(callbacks.paper_ms(domain0, default_methods(domain0)), value=DEFAULT_M[domain0],
+                                 label="the paper's values of m (those the app's memory allows)", elem_id="m-marks")
         _rest(w, "gaussian")
     with gr.Group(visible=False) as boxes["inpaint"]:
         w["mask"] = form.widget("mask")
@@ -169,6 +168,7 @@ def _wire(demo, w: dict, domain0: str, truth, pattern, settings_link, example_bo
     for trigger in (asset.change, upload.change, domain.change):
         trigger(preview, [asset, upload, domain], [truth], **HIDDEN)
     m_marks.input(lambda v: v, [m_marks], [m], **HIDDEN)
+    w["methods"].change(callbacks.paper_m_marks, [domain, w["methods"], m], [m_marks], **HIDDEN)
     w["operator"].change(callbacks.on_operator, [w["operator"]], w["_boxes"], **HIDDEN)
     for choice in ("kernel", "mask"):
         show, members = callbacks.on_choice(choice)
