@@ -1,5 +1,6 @@
 """Posterior sampling: exact on a linear-Gaussian model, reproducible, streaming, calibrated on the prior's own data."""
 import json
+import math
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from cs_core.problem import Problem, make_problem, stream
 from cs_core.session import run_methods, run_to_end
 from cs_core.solvers import METHODS, Options
 from cs_core.solvers.csgm import CSGMSettings
-from cs_core.solvers.posterior import FIT_Z, PRUNE_Z, SIGMA_FLOOR, PosteriorSettings, prune, sample_grid, sample_posterior
+from cs_core.solvers.posterior import FIT_Z, PRUNE_CHAINS, SIGMA_FLOOR, PosteriorSettings, prune, sample_grid, sample_posterior
 
 MNIST = DOMAINS["mnist"]
 
@@ -94,15 +95,22 @@ def test_streams_beside_csgm_without_leaking_its_grad_mode():
 
 
 def test_std_falls_with_m_on_a_held_out_digit():
-    """From m = 5 (far fewer measurements than the latent's 20 dimensions) to m = 25. Beyond, std stays flat: A's
-    entries are N(0, 1/m), so ‖Ax‖ ≈ ‖x‖ whatever m while the noise σ²m grows, and AᵀA ≈ I leaves the posterior
-    of z about the same once m exceeds its dimension (importance sampling gives the same flat std: RESULTS.md)."""
-    digit = load_split("test")[0][:1]
-    stds = []
-    for m in (5, 10, 25):
-        problem = make_problem(digit, MNIST, "gaussian", {"m": m}, 0.05, 0, torch.device("cpu"))
-        stds.append(run_to_end(problem, ["posterior-vae"])["posterior-vae"].extra["std_mean"][0])
-    assert stds[0] > stds[1] > stds[2], stds
+    """The examples' held-out digit at their σ: from m = 25 (near the latent's 20 dimensions, where A's smallest
+    singular values on G's tangent space are small) to m = 400 the samples' std falls, and at both it is within
+    15 % of the importance-sampling reference's. (At σ = 0.05 a held-out digit's fit stays above the noise level
+    from m ≈ 10 on, every chain is kept and the std is the spread of the descents' local minima, which need not
+    fall with m: RESULTS.md.)"""
+    from ui.reconstruct.presets import presets
+    example = dict(presets())["MNIST · m = 25 · what fits y"]
+    truth, generator, stds = load_truth(MNIST, asset=example["asset"]), PRIORS["vae"].load(torch.device("cpu")), []
+    for m in (25, 400):
+        problem = make_problem(truth, MNIST, "gaussian", {"m": m}, example["noise"], 0, torch.device("cpu"))
+        std = run_to_end(problem, ["posterior-vae"])["posterior-vae"].extra["std_mean"][0]
+        ref = importance_reference(generator, problem.operator.matrix.float(), problem.y[0], example["noise"], 20,
+                                   starts=64, adam_steps=600)
+        assert abs(std / ref["std"].mean().item() - 1) < 0.15, (m, std, ref["std"].mean())
+        stds.append(std)
+    assert stds[0] > stds[1], stds
 
 
 def test_coverage_near_95_percent_on_the_priors_own_draws():
@@ -137,16 +145,18 @@ def test_registered_for_each_sampled_prior_in_its_domain():
         assert METHODS[f"posterior-{name}"].domains == (PRIORS[name].domain,)
 
 
-def test_pruning_restarts_the_far_chains_only_when_one_fits_to_the_noise_level():
-    """σ² = 1, m = 50: χ²_m has mean 50 and standard deviation 10; the limit is max(50, best) + PRUNE_Z·10."""
+def test_pruning_restarts_the_light_modes_only_when_one_chain_fits_to_the_noise_level():
+    """σ² = 1, m = 50: χ²_m has mean 50 and standard deviation 10, so a best fit ≤ 50 + FIT_Z·10 explains y; K = 4
+    chains, so a chain stays if its U is within ln(4 / PRUNE_CHAINS) nats of the best chain's (not its fit's)."""
     rng = torch.Generator().manual_seed(0)
-    explains = 50 + FIT_Z * 10 - 1  # a best fit that explains y, above χ²_m's mean
-    fits = torch.tensor([[45.0, 99.0, 101.0, 500.0],
-                         [explains, explains + PRUNE_Z * 10 - 1, explains + PRUNE_Z * 10 + 1, 1e4],
-                         [explains + 2, 200.0, 400.0, 1e4]])
-    rows = prune(fits, 1.0, 50, rng).reshape(3, 4)
+    explains, bound = 50 + FIT_Z * 10 - 1, math.log(4 / PRUNE_CHAINS)
+    fits = torch.tensor([[45.0, 99.0, 101.0, 500.0], [explains, 60.0, 1e4, 1e4], [explains + 2, 200.0, 400.0, 1e4]])
+    energy = torch.tensor([[10.0, 10 + bound - 0.01, 10 + bound + 0.01, 30.0],  # the best fit need not be the best U
+                           [20.0, 19.0, 19 + bound - 0.01, 19 + bound + 0.01],
+                           [10.0, 10.0, 10.0, 10.0]])
+    rows = prune(fits, energy, 1.0, 50, rng).reshape(3, 4)
     assert rows[0, :2].tolist() == [0, 1] and set(rows[0, 2:].tolist()) <= {0, 1}
-    assert rows[1, :2].tolist() == [4, 5] and set(rows[1, 2:].tolist()) <= {4, 5}
+    assert rows[1, :3].tolist() == [4, 5, 6] and rows[1, 3].item() in {4, 5, 6}
     assert rows[2].tolist() == [8, 9, 10, 11]  # no chain explains y: every chain continues where it is
 
 

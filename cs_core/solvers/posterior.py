@@ -12,15 +12,21 @@ measurements leave open.
 dynamics started at prior draws barely leave them at a DCGAN's σ = 0.05 posterior (measured: acceptance 1–5 %,
 error unchanged after 100 steps), and a descent is what CSGM does well.
 
-**Pruning, only when a chain explains y.** If the best chain's fit ‖y − AG(z)‖² is at most σ²m + 2σ²√(2m)
-(χ²_m's mean plus ``FIT_Z`` = 2 of its standard deviations; at a posterior mode the fit is below σ²m on average),
-the chains whose fit exceeds max(σ²m, the best's) + 5σ²√(2m) (``PRUNE_Z``: local minima whose posterior mass,
-∝ exp(−ΔU), is negligible beside the best one's) continue from a chain that passes, drawn at random. If no chain
-explains y (the descents ended in local minima, or the prior cannot reach the image), every chain stays: the
-mass lies where no descent arrived, the minima's relative weights say nothing about it, and their spread (of
-the search, not of the posterior) is the uncertainty that remains. (Faces at m = 100 = the latent dimension: the 16 descents' best fits were 1.6–16 × σ²m
-on 3 validation draws; restarting every chain from the best collapsed the samples, coverage 0.03–0.49, against
-0.96–0.99 with every chain kept.)
+**Pruning, only when a chain explains y.** If the best chain's fit ‖y − AG(z)‖² is at most σ²m + 2σ²√(2m) (χ²_m's
+mean plus ``FIT_Z`` = 2 of its standard deviations; at a posterior mode the fit is below σ²m on average), the
+chains whose U at the end of the descent exceeds the best chain's by more than ln(K / ``PRUNE_CHAINS``) nats
+continue from a chain that passes, drawn at random. With ``PRUNE_CHAINS`` = 1 the bound is ln K: a mode's posterior
+mass relative to the best's is ≈ exp(−ΔU) (Laplace, similar curvature), so were the K chains allotted by mass such
+a mode would get fewer than one; kept, it would get a whole chain's weight 1/K, and the chains cannot move mass
+between modes afterwards. (Chosen on validation draws against a band on the fit, up to 2.5√(2m) nats above the
+best, and against ln 4K: on 10 MNIST draws at σ = 0.5, m = 25, the std was 0.88–1.12 × an importance-sampling
+reference's with ln K, 1.01–3.11 × with the band, up to 1.55 × with ln 4K; at σ = 0.05 and on faces coverage and
+MSE moved within their noise — docs/RESULTS.md.) If no chain explains y (the descents ended in local minima, or the
+prior cannot reach the image), every chain stays: the mass lies where no descent arrived, the minima's relative
+weights say nothing about it, and their spread (of the search, not of the posterior) is the uncertainty that
+remains. (Faces at m = 100 = the latent dimension: the 16 descents' best fits were 1.6–16 × σ²m on 3 validation
+draws; restarting every chain from the best collapsed the samples, coverage 0.03–0.49, against 0.96–0.99 with every
+chain kept.)
 
 **Start: a Laplace draw.** Each chain then jumps from its descent's end to z + N(0, C) (C below, at that point):
 a chain started at a mode would need ~d/h MALA steps to diffuse out to the posterior's typical set at distance
@@ -40,7 +46,8 @@ Rosenthal 1998); h and C are then frozen, so the sampling phase is one fixed MH 
 the modes the descent found; the weight between modes is the descent's (its share of the K starts), which a
 chain cannot correct. Checked against an independent reference (importance sampling from a mixture of
 Student-t's at 64 descents' modes, exact weights) on 4 validation digits at m = 25, 100, 400: std_mean within
-3 % of it; below m ≈ 20 (m = 5, 10) the posterior has several modes and 16 starts can miss the heaviest.
+3 % of it on 11 of 12 cells (5 % on one); at σ = 0.5 on 10 validation digits, 0.88–1.12 × it at m = 25; below
+m ≈ 20 (m = 5, 10) the posterior has several modes and 16 starts can miss the heaviest.
 
 **σ floor.** σ = max(noise, ``SIGMA_FLOOR`` = 0.01): at σ = 0 the posterior is singular (supported on
 {z : AG(z) = y}) and the step would have to shrink to 0; 0.01 per measurement (1 % of the pixel range, ‖Ax‖ ≈ ‖x‖)
@@ -67,9 +74,9 @@ TARGET_ACCEPTANCE = 0.574
 ADAPT_RATE = 0.1
 MALA_SEED_OFFSET = 2 ** 40  # MALA's generator: the solver stream's seed + this (the descent draws from the stream)
 COVERAGE_STDS = 2.0
-PRUNE_Z = 5.0  # standard deviations of χ²_m (σ²√(2m)) a chain's fit may lie above max(σ²m, the best chain's)
-FIT_Z = 2.0    # ... and the best chain's above σ²m for it to count as explaining y (pruning happens only then)
-CHUNK = 128  # rows of G per call when taking the Jacobian (a DCGAN's activations: ~1 MB a row; the values do not
+FIT_Z = 2.0  # standard deviations of χ²_m (σ²√(2m)) the best chain's fit may lie above σ²m to explain y
+PRUNE_CHAINS = 1.0  # when it does, a chain stays if its mode would get this many of K chains allotted by mass
+CHUNK = 32  # rows of G per call when taking the Jacobian (a DCGAN's activations: ~2 MB a float64 row; the values do not
              # depend on it, batched convolutions give each row the same bits)
 
 
@@ -233,7 +240,7 @@ def sample_posterior(problem: Problem, generator: torch.nn.Module, latent_dim: i
     watch.start()
     z = recorder.last.reshape(batch * k, d).to(dtype)
     x, u, grad = evaluate(z)
-    rows = prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), sigma ** 2, op.m, rng)
+    rows = prune(((rows_op.A(x) - y_rows) ** 2).sum(1).reshape(batch, k), u.reshape(batch, k), sigma ** 2, op.m, rng)
     z = z[rows]
     r = torch.linalg.cholesky(torch.eye(d, dtype=dtype, device=device) + jacobian_gram(z) / sigma ** 2)
     z = z + torch.linalg.solve_triangular(r.mT, randn(batch * k, d)[..., None], upper=True)[..., 0]  # z + N(0, C)
@@ -290,16 +297,16 @@ def _norm_m(r, v):
     return ((r.mT @ v[..., None])[..., 0] ** 2).sum(-1)
 
 
-def prune(data: torch.Tensor, variance: float, m: int, rng: torch.Generator) -> torch.Tensor:
-    """Row indices (B·K,) from the chains' fits ``data`` = ‖y − AG(z)‖² (B, K). If an image's best fit is at most
-    σ²m + ``FIT_Z``·σ²√(2m) (y explained to the noise level), its chains with a fit ≤ max(σ²m, best) +
-    ``PRUNE_Z``·σ²√(2m) stay and the others continue from one of those, drawn uniformly; otherwise every chain stays."""
+def prune(data: torch.Tensor, energy: torch.Tensor, variance: float, m: int, rng: torch.Generator) -> torch.Tensor:
+    """Row indices (B·K,) from the chains' fits ``data`` = ‖y − AG(z)‖² and energies ``energy`` = U(z) (B, K). If
+    an image's best fit is at most σ²m + ``FIT_Z``·σ²√(2m) (y explained to the noise level), its chains with
+    U ≤ min U + ln(K / ``PRUNE_CHAINS``) stay and the others continue from one of those, drawn uniformly;
+    otherwise every chain stays."""
     batch, k = data.shape
-    sd = variance * math.sqrt(2 * m)
-    best = data.min(1, keepdim=True).values
-    limit = torch.where(best <= variance * m + FIT_Z * sd, best.clamp_min(variance * m) + PRUNE_Z * sd,
-                        torch.full_like(best, math.inf))
-    fits = (data <= limit).cpu()
+    explains = data.min(1, keepdim=True).values <= variance * (m + FIT_Z * math.sqrt(2 * m))
+    limit = torch.where(explains, energy.min(1, keepdim=True).values + math.log(k / PRUNE_CHAINS),
+                        torch.full_like(energy[:, :1], math.inf))
+    fits = (energy <= limit).cpu()
     draw = torch.multinomial(fits.double(), k, replacement=True, generator=rng)
     index = torch.where(fits, torch.arange(k).expand(batch, k), draw)
     return (index + k * torch.arange(batch)[:, None]).reshape(-1).to(data.device)
