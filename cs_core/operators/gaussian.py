@@ -22,6 +22,7 @@ class GaussianOperator(LinearOperator):
         matrix = torch.randn((m, n), generator=generator).div_(math.sqrt(m))  # in place: one m × n block at a time
         self.register_buffer("matrix", matrix.to(device))
         self.designs: dict[str, torch.Tensor] = {}  # AΨ per basis name, built on first use
+        self.casts: dict[torch.dtype, torch.Tensor] = {}  # A in another dtype, made on first use
 
     def design(self, basis):
         """AΨ: row i is Ψᵀaᵢ, the analysis of A's i-th row; built once per basis (unless m·n > ``DESIGN_LIMIT``),
@@ -34,11 +35,21 @@ class GaussianOperator(LinearOperator):
             self.designs[basis.name] = rows.T.contiguous().T
         return self.designs[basis.name]
 
+    def matrix_as(self, dtype: torch.dtype) -> torch.Tensor:
+        """A in ``dtype``: the stored matrix, or its copy in that dtype, made once (a float64 sampler applies A
+        thousands of times; a cast per product would copy the whole matrix each time)."""
+        if dtype == self.matrix.dtype:
+            return self.matrix
+        cast = self.casts.get(dtype)
+        if cast is None or cast.device != self.matrix.device:
+            cast = self.casts[dtype] = self.matrix.to(dtype)
+        return cast
+
     def A(self, x):
-        return x.reshape(x.shape[0], -1) @ self.matrix.T.to(x.dtype)  # no copy when the dtypes agree
+        return x.reshape(x.shape[0], -1) @ self.matrix_as(x.dtype).T
 
     def A_adjoint(self, y):
-        return (y @ self.matrix.to(y.dtype)).reshape(y.shape[0], *self.image_shape)
+        return (y @ self.matrix_as(y.dtype)).reshape(y.shape[0], *self.image_shape)
 
     def trivial(self, y, iterations: int = 50):
         """The least-norm solution A⁺y = Aᵀ(AAᵀ)⁻¹y, clamped to [0, 1]; (AAᵀ)⁻¹y by conjugate gradients, matrix-free
