@@ -94,10 +94,10 @@ def set_iterations(page, value: str):
 
 
 def long_iterations(domain: str = "mnist") -> str:
-    """The most iterations the app's planned-time budget lets the page's default run have (about 0.8 × the 120 s
-    cap): a run long enough to stop, cancel or queue behind, that the budget does not refuse."""
+    """The most iterations the app's planned-time budget allows every method of the domain together at the page's
+    default m: whatever methods an earlier test left checked, a run long enough to stop, cancel or queue behind,
+    that the budget does not refuse."""
     from cs_core.run_budget import largest
-    from cs_core.solvers import Options
-    from ui.common import default_methods
+    from cs_core.solvers import Options, methods_for
     from ui.reconstruct.gallery import DEFAULT_M
-    return str(largest("iterations", domain, DEFAULT_M[domain], default_methods(domain), Options(), 120.0))
+    return str(largest("iterations", domain, DEFAULT_M[domain], methods_for(domain), Options(), 120.0))

@@ -140,7 +140,7 @@ def test_closing_a_tab_mid_run_frees_the_worker(page):
     other.set_default_timeout(30_000)
     other.goto(page.url)
     other.wait_for_selector("#truth img")
-    set_iterations(other, long_iterations())  # a run planned at about 0.8 × the time cap
+    set_iterations(other, long_iterations())  # a run of several seconds that the time budget allows
     other.evaluate(WATCH_RECON)
     other.click("#run-btn")
     other.wait_for_function("window.__frames.length >= 2", timeout=60_000)

@@ -249,6 +249,19 @@ def test_one_sketch_at_the_largest_m_adds_at_most_256_mib_to_the_server(server_p
     assert result["added_mib"] <= 256, result
 
 
+@pytest.mark.server
+@pytest.mark.timeout(900)
+def test_reconstruct_at_its_largest_m_adds_at_most_256_mib_to_the_server(server_process):
+    """Faces, two Lasso bases and CSGM at the largest m the memory budget allows them (A and two copies of it,
+    cs_core/run_budget.py); faces m = 10 000 used to add 920 MiB."""
+    from ui.loadtest_mixed import maxima
+    url, pid = server_process
+    name = "reconstruct (faces, 3 methods, the largest m)"
+    result = maxima(url, pid, settle=1.0, only=[name])[name]
+    assert result["status"].endswith("done") and result["rss_before_mib"] > 100, result
+    assert result["added_mib"] <= 256, result
+
+
 # ---------------------------------------------------------------- through the API of a running server
 
 GOOD = {  # one valid request per endpoint, positional in the API's order

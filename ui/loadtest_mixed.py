@@ -176,14 +176,15 @@ def maxima_requests() -> dict[str, tuple[str, str, list | dict]]:
     def faces(methods, m, iterations=None):
         settings = Settings(methods, m, None, 0.0, "face-gen-seed-1000")
         return {**client_arguments(settings, 0), "domain": "faces", "iterations": iterations}
-    three = ("lasso-dct", "lasso-wavelet", "csgm-dcgan")
-    posterior = ("posterior-dcgan",)
+    three, posterior, untrained = ("lasso-dct", "lasso-wavelet", "csgm-dcgan"), ("posterior-dcgan",), ("dip", "tv")
     longest = largest("iterations", "faces", 100, ["csgm-dcgan"], Options(), max_seconds())
     return {
         "reconstruct (faces, 3 methods, the largest m)": ("reconstruct", "/reconstruct",
                                                           faces(three, max_gaussian_m("faces", three))),
         "reconstruct (faces, posterior samples, the largest m)": ("reconstruct", "/reconstruct",
                                                                   faces(posterior, max_gaussian_m("faces", posterior))),
+        "reconstruct (faces, DIP and TV, the largest m)": ("reconstruct", "/reconstruct",
+                                                          faces(untrained, max_gaussian_m("faces", untrained))),
         "reconstruct (faces, CSGM, the most iterations allowed)": ("reconstruct", "/reconstruct",
                                                                    faces(("csgm-dcgan",), 100, str(longest))),
         "landscape descent": ("landscape", "/landscape", [
