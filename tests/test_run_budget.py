@@ -110,3 +110,13 @@ def test_the_m_marks_offer_only_the_paper_values_the_memory_budget_allows():
         top = run_budget.max_gaussian_m("faces", methods)
         assert offered == [m for m in PAPER_M["faces"] if m <= top] and offered[-1] < top
     assert paper_ms("faces", ["lasso-dct", "lasso-wavelet", "csgm-dcgan"])[-1] == 1000
+
+
+def test_a_domain_change_marks_m_for_the_methods_checked_that_fit_it():
+    """An example sets the domain and its methods together: the marks follow them (names of the other domain,
+    left checked until the switch checks the new domain's own, are not counted)."""
+    from ui.reconstruct.callbacks import on_domain_change
+    *_, marks = on_domain_change("faces", ["lasso-dct", "lasso-wavelet", "csgm-dcgan"], 500)
+    assert max(marks["choices"]) == 1000 and marks["value"] == 500
+    *_, marks = on_domain_change("faces", ["csgm-vae", "posterior-vae"], 100)
+    assert max(marks["choices"]) == 2500

@@ -59,12 +59,14 @@ def preview(asset, upload, domain):
                      + (f" · {'face' if crop.face else 'no face found: centre'} crop" if crop else ""))
 
 
-def on_domain_change(domain, m):
-    """Whatever set the domain (a click, a gallery pick, an example): its gallery, methods offered, m marks.
-    The methods' value is left alone here: an example sets it together with the domain."""
+def on_domain_change(domain, methods, m):
+    """Whatever set the domain (a click, a gallery pick, an example): its gallery, methods offered, m marks (for
+    the methods checked that fit the domain; a switch of domain then checks its own, and their change marks m
+    again). The methods' value is left alone here: an example sets it together with the domain."""
+    fitting = [name for name in methods or [] if name in METHODS and domain in METHODS[name].domains]
     return (gr.update(value=gallery_items(domain), selected_index=None),
             gr.update(choices=method_choices(domain)),
-            paper_m_marks(domain, [], m))
+            paper_m_marks(domain, fitting, m))
 
 
 def paper_ms(domain, methods) -> list[int]:

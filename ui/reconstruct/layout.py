@@ -158,7 +158,7 @@ def _wire(demo, w: dict, domain0: str, truth, pattern, settings_link, example_bo
     domain, asset, upload, m, gallery, m_marks = w["domain"], w["asset"], w["upload"], w["m"], w["_gallery"], \
         w["_m_marks"]
     narrowed = [gallery, w["methods"], m_marks]
-    domain.change(on_domain_change, [domain, m], narrowed, **HIDDEN)
+    domain.change(on_domain_change, [domain, w["methods"], m], narrowed, **HIDDEN)
     domain.input(callbacks.on_domain_input, [domain, asset, upload, m], [w["methods"], m, w["mask_size"], asset],
                  **HIDDEN)
     asset.input(callbacks.on_pick_asset, [asset, domain, m], [domain, upload, w["methods"], m, w["mask_size"]],
@@ -179,7 +179,7 @@ def _wire(demo, w: dict, domain0: str, truth, pattern, settings_link, example_bo
     for trigger in (w["mask"].change, asset.change, upload.change, domain.change):
         trigger(callbacks.mask_canvas, [w["mask"], asset, upload, domain], [w["mask_editor"]], **HIDDEN)
     loaded = links.attach(demo, {name: w[name] for name in links.FIELDS}, settings_link, domain0, form_defaults)
-    loaded.then(on_domain_change, [domain, m], narrowed, **HIDDEN)
+    loaded.then(on_domain_change, [domain, w["methods"], m], narrowed, **HIDDEN)
     if example_box is not None:  # loading an example restores every input's initial choices: narrow them again
-        example_box.load_input_event.then(on_domain_change, [domain, m], narrowed, **HIDDEN)
+        example_box.load_input_event.then(on_domain_change, [domain, w["methods"], m], narrowed, **HIDDEN)
     loaded.then(preview, [asset, upload, domain], [truth], **HIDDEN)
