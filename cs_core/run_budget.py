@@ -25,6 +25,7 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -60,7 +61,13 @@ def matrix_note(domain: str, methods=()) -> str:
 
 
 def _table() -> dict:
-    return json.loads(COSTS.read_text())
+    return _read(COSTS)
+
+
+@lru_cache(maxsize=2)
+def _read(path: Path) -> dict:
+    """The cost table, parsed once per file (a refusal bisects the plan some 15 times)."""
+    return json.loads(path.read_text())
 
 
 def method_seconds(name: str, domain: str, m: int | None, options: Options, table: dict | None = None) -> float:
