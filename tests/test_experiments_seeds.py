@@ -127,4 +127,5 @@ def test_the_lambda_check_measures_each_image_from_its_own_seed(monkeypatch):
                              {"mask": "random", "keep": 0.3}, 0.01, image_seed(1, "validation", i), CPU)
         trivial = all_metrics(alone.operator.trivial(alone.y), alone.truth)["mse"][0]
         assert row["trivial_mse"] == pytest.approx(trivial, rel=1e-6)
+        assert row["seed"] == image_seed(1, "validation", i)
     assert rows[0]["trivial_mse"] != rows[1]["trivial_mse"]

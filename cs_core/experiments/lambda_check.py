@@ -36,13 +36,13 @@ def against_trivial(domain: str, noise: float, seed: int, device: torch.device) 
         for operator, params in TRIVIAL_PRESETS:
             params = {"m": dom.n // 8} if params is None else params
             for i, name in enumerate(data.names):
-                problem = make_problem(data.images[i:i + 1], dom, operator, params, noise,
-                                       image_seed(seed, set_name, i), device)
+                drawn = image_seed(seed, set_name, i)
+                problem = make_problem(data.images[i:i + 1], dom, operator, params, noise, drawn, device)
                 trivial = all_metrics(problem.operator.trivial(problem.y).cpu(), problem.truth.cpu())["mse"][0]
                 for basis in TRIVIAL_BASES[domain]:
                     *_, final = fista(problem, BASES[basis], LassoSettings())
                     yield {"domain": domain, "set": set_name, "operator": describe_operator(operator, params),
-                           "basis": basis, "noise": noise, "image": name, "lam_ratio": final.extra["lam_ratio"][0],
+                           "basis": basis, "noise": noise, "image": name, "seed": drawn, "lam_ratio": final.extra["lam_ratio"][0],
                            "lasso_mse": final.mse[0], "trivial_mse": trivial}
 
 

@@ -13,7 +13,8 @@ RESULT_FIELDS = ("domain", "source", "method", "m", "image", "noise", "seed", "l
 # one (grid value, step count) of a range-extending method on a validation set (steps 0: CSGM alone)
 VALIDATION_FIELDS = ("method", "m", "noise", "seed", "source", "value", "steps", "mse")
 # one image of the λ check: Lasso's default λ against the operator's trivial estimate
-TRIVIAL_FIELDS = ("domain", "set", "operator", "basis", "noise", "image", "lam_ratio", "lasso_mse", "trivial_mse")
+TRIVIAL_FIELDS = ("domain", "set", "operator", "basis", "noise", "image", "seed", "lam_ratio", "lasso_mse",
+                  "trivial_mse")
 # one image at one m of the posterior check: the sampler's mean (with its coverage and std) or CSGM's answer
 POSTERIOR_FIELDS = ("domain", "source", "image", "m", "method", "noise", "seed", "mse", "coverage", "std_mean",
                     "seconds")
