@@ -77,6 +77,8 @@ gpu-check:
 # with its own A, noise and solver starts from its image seed (cs_core/experiments/splits.py); a sweep refuses a
 # results.csv of rows measured with one A shared by the images (docs/RESULTS.md, "Protocol": move it aside first).
 # Hours on a CPU, minutes on a GPU; one torch thread is the fastest setting on a shared 2-core CPU.
+# Hyper-parameters per sweep point on the validation images (cs_core/experiments/validation.py): Lasso's/TV's λ
+# ratio, and DIP's step count (its MSE per validation image and count in the out directory's validation.csv).
 # The MRI and deblurring sweeps (docs/RESULTS.md, "MRI and deblurring").
 UNTRAINED := sensor,lasso-wavelet,tv,dip,csgm-dcgan
 MRI := --operator fourier --accel 4 --center 0.08 --lines random --noise 0.01

@@ -7,9 +7,10 @@ import torch
 from cs_core.cli import main
 from cs_core.errors import InputError
 from cs_core.experiments.figure import summarise
-from cs_core.experiments.paper import LAMBDA_GRID, RESULTS_DIR, run_sweep
+from cs_core.experiments.paper import run_sweep
 from cs_core.experiments.splits import load_images
-from cs_core.experiments.table import KINDS, RESULT_FIELDS, VALIDATION_FIELDS, append_rows, read_rows
+from cs_core.experiments.table import KINDS, RESULT_FIELDS, RESULTS_DIR, VALIDATION_FIELDS, append_rows, read_rows
+from cs_core.experiments.validation import LAMBDA_GRID
 from cs_core.solvers.lasso import PATH_ITERATIONS, RATIO_PATH
 
 
@@ -119,7 +120,7 @@ def test_measurement_saving_interpolates_in_log_log():
 def test_the_published_mnist_lambda_choices_are_what_validation_chooses():
     """The sweeps in docs/results record their λ ratios and later sweeps reuse them: they must still be what
     the validation rule picks (re-run the sweeps after changing the rule, the grid or the solver)."""
-    from cs_core.experiments.paper import choose_lambda_ratio, published_lambda_ratios
+    from cs_core.experiments.validation import choose_lambda_ratio, published_lambda_ratios
     published = {key: ratio for key, ratio in published_lambda_ratios().items() if key[0] == "mnist"}
     assert len(published) == 2 * 9 * 2  # lasso-pixel and lasso-dct at the paper's 9 values of m, σ = 0 and 0.01
     for (domain, _, method, m, _, noise, seed, operator), ratio in published.items():

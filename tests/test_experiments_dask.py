@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from cs_core.experiments import beyond, paper
+from cs_core.experiments import beyond, paper, validation
 from cs_core.experiments.beyond_tasks import run_on
 from cs_core.experiments.splits import image_seeds
 from cs_core.experiments.table import read_rows
@@ -43,6 +43,22 @@ def test_a_sweep_on_dask_writes_the_serial_rows_and_resumes(tmp_path, client):
     third = [r for r in written if r["image"] == written[2]["image"]]
     assert without_seconds(read_rows(tmp_path / "resumed" / "results.csv")) == without_seconds(first_two + third)
     assert len(resumed) == 12
+
+
+def test_dip_validation_on_dask_writes_the_serial_files(tmp_path, monkeypatch, client):
+    # DIP's validation: a task per validation image and one for the choice, which DIP's cells wait for
+    images = validation.validation_images("mnist")[:2]
+    monkeypatch.setattr(validation, "DIP_STEP_GRID", (2, 4, 6))
+    monkeypatch.setattr(validation, "DIP_EVERY", 2)
+    monkeypatch.setattr(validation, "validation_images", lambda domain: images)
+    args = dict(domain="mnist", methods=["dip", "lasso-dct"], ms=[30, 50], source="heldout", count=2, noise=0.01,
+                seed=0, device=CPU, progress=False)
+    paper.run_sweep(**args, out=tmp_path / "serial")
+    paper.run_sweep(**args, out=tmp_path / "dask", client=client)
+    for name in ("results.csv", "validation.csv"):
+        serial = read_rows(tmp_path / "serial" / name)
+        assert serial and without_seconds(read_rows(tmp_path / "dask" / name)) == without_seconds(serial)
+    assert len(read_rows(tmp_path / "serial" / "validation.csv")) == 2 * 2 * 3  # m, validation image, count
 
 
 def test_beyond_on_dask_writes_the_serial_files(tmp_path, monkeypatch, client):

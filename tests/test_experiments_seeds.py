@@ -7,7 +7,7 @@ import torch
 
 from cs_core.domains import get_domain
 from cs_core.errors import InputError
-from cs_core.experiments import beyond, paper
+from cs_core.experiments import beyond, paper, validation
 from cs_core.experiments.splits import (SPLIT_CODES, image_seed, image_seeds, load_images, seed_parts,
                                         validation_images)
 from cs_core.experiments.table import RESULT_FIELDS, append_rows
@@ -56,20 +56,20 @@ def test_each_row_is_its_image_solved_alone_with_the_seed_it_records(tmp_path, m
         problem = make_problem(data.images[i:i + 1], get_domain("mnist"), "gaussian", {"m": 40}, 0.01,
                                int(row["seed"]), CPU)
         ratio = float(row["lam_ratio"]) if row["lam_ratio"] else None
-        final = paper.solve(problem, method, Options(lam_ratio=ratio, lasso_step=paper.PUBLISHED_LASSO_STEP
+        final = paper.solve(problem, method, Options(lam_ratio=ratio, lasso_step=validation.PUBLISHED_LASSO_STEP
                                                      if ratio else None))
         assert final.mse[0] == pytest.approx(float(row["mse"]), rel=1e-6), (method, i)
 
 
 def test_validation_draws_its_lambda_from_validation_seeds_only(monkeypatch):
     drawn = []
-    real = paper.make_problem
+    real = validation.make_problem
 
     def recording(truth, domain, operator, params, noise, seed, device):
         drawn.append(seed)
         return real(truth, domain, operator, params, noise, seed, device)
-    monkeypatch.setattr(paper, "make_problem", recording)
-    paper.choose_lambda_ratio("mnist", "lasso-dct", 40, 0.0, 0, CPU)
+    monkeypatch.setattr(validation, "make_problem", recording)
+    validation.choose_lambda_ratio("mnist", "lasso-dct", 40, 0.0, 0, CPU)
     assert drawn == image_seeds(0, "validation", len(validation_images("mnist")))
     assert not set(drawn) & {image_seed(0, split, i) for split in TEST_SPLITS for i in range(len(drawn))}
 
@@ -89,12 +89,12 @@ def test_published_lambda_ratios_come_only_from_rows_with_image_seeds(tmp_path, 
     append_rows(tmp_path / "a" / "results.csv", RESULT_FIELDS, [
         {**row, "image": "test-row-0", "seed": "0", "lam_ratio": "0.3"},
         {**row, "image": "test-row-0", "seed": str(image_seed(2, "heldout", 0)), "lam_ratio": "0.01"}])
-    monkeypatch.setattr(paper, "RESULTS_DIR", tmp_path)
-    paper.published_lambda_ratios.cache_clear()
+    monkeypatch.setattr(validation, "RESULTS_DIR", tmp_path)
+    validation.published_lambda_ratios.cache_clear()
     try:
-        assert paper.published_lambda_ratios() == {("mnist", "", "lasso-dct", 40, "", 0.0, 2, "gaussian"): 0.01}
+        assert validation.published_lambda_ratios() == {("mnist", "", "lasso-dct", 40, "", 0.0, 2, "gaussian"): 0.01}
     finally:
-        paper.published_lambda_ratios.cache_clear()
+        validation.published_lambda_ratios.cache_clear()
 
 
 def test_beyond_rows_record_image_seeds_and_ignore_a_phase_one_cache_without_them(tmp_path, monkeypatch):

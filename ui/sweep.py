@@ -13,8 +13,9 @@ from PIL import Image as _PILImage
 
 from cs_core.devices import describe_device, resolve_device
 from cs_core.experiments.figure import summarise
-from cs_core.experiments.paper import PAPER_M, RESULTS_DIR, sweep
+from cs_core.experiments.paper import PAPER_M, sweep
 from cs_core.experiments.splits import SOURCES, load_images
+from cs_core.experiments.table import RESULTS_DIR
 from cs_core.palette import method_color
 from cs_core.solvers import METHODS
 from cs_core.tab_settings import SWEEP, SWEEP_OFFER, checked, offered_ms, row, sweep_images, sweep_methods, sweep_ms

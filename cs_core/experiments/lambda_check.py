@@ -14,8 +14,8 @@ from ..images import load_image
 from ..metrics import all_metrics
 from ..problem import make_problem
 from ..solvers.lasso import LassoSettings, fista
-from .paper import describe_operator
 from .splits import ImageSet, image_seed, validation_images
+from .table import describe_operator
 
 TRIVIAL_PRESETS = (("superres", {"factor": 2}), ("superres", {"factor": 4}), ("inpaint", {"mask": "center"}),
                    ("inpaint", {"mask": "random", "keep": 0.3}), ("fourier", {"accel": 4}), ("blur", {}),

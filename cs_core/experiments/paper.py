@@ -1,10 +1,14 @@
 """The paper's sweep: per-pixel error vs the number of measurements m for several methods.
 
-Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
+Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``; the validation rules in ``validation``):
 - Lasso's λ per (method, m) is ``ratio · λ_max`` with the ratio from ``LAMBDA_GRID`` that gives the lowest
   mean MSE on the validation images, never on the images reported. The ratio is recorded in the CSV, and the
   ratios recorded by the published sweeps (docs/results, rows with image seeds) are reused instead of being
   recomputed.
+- DIP's step count per sweep point is the count of ``DIP_STEP_GRID`` with the lowest mean validation MSE (one
+  run per validation image, read every ``DIP_EVERY`` steps), not the app's fixed ``DEFAULT_ITERATIONS``; it is
+  recorded in the ``iterations`` column, and the MSE per validation image and count in ``<out>/validation.csv``,
+  from which a resumed sweep reads the choice.
 - Operator: Gaussian A with N(0, 1/m) entries, noise σ per measurement. Each image at each m has its own A
   (or MRI mask), noise and solver starts, drawn from its image seed (``splits.image_seed``: the sweep's seed,
   the split, the image's index; recorded in the ``seed`` column), and is solved alone, so that any row is
@@ -15,16 +19,13 @@ Protocol (docs/RESULTS.md; the image sets and seeds in ``splits``):
   pseudo-method ``sensor`` records the sensor's own view as the estimate (the zero-filled image, the blurred
   input).
 """
-import functools
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 import torch
 
-from ..bases import BASES
 from ..domains import get_domain
 from ..errors import InputError
 from ..operators import build_operator
@@ -32,76 +33,23 @@ from ..problem import OPERATOR_STREAM, make_problem, stream
 from ..session import run_methods
 from ..solvers import Options, check_methods
 from ..solvers.csgm import CSGMSettings, csgm
-from ..solvers.lasso import LassoSettings, fista
 from ..solvers.snapshot import Snapshot, make_snapshot
-from ..solvers.tv import TVSettings, tv
 from .figure import Point, plot_error_vs_m, summarise
-from .splits import check_image_seeds, image_seed, image_seeds, load_images, seed_parts, validation_images
-from .table import RESULT_FIELDS, append_rows, key_of, read_rows, row_key
+from .splits import check_image_seeds, image_seed, image_seeds, load_images
+from .table import RESULT_FIELDS, VALIDATION_FIELDS, append_rows, describe_operator, key_of, read_rows, row_key
+from .validation import (PUBLISHED_LASSO_STEP, VALIDATION_CSV, dip_choice, dip_steps, dip_validation_image,
+                         lambda_ratio, recorded_dip_validation)
 
-LAMBDA_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 PAPER_M = {"mnist": (10, 25, 50, 100, 200, 300, 400, 500, 750),
            "faces": (20, 50, 100, 200, 500, 1000, 2500, 5000)}
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
 SENSOR = "sensor"  # the sensor's view as the estimate; not for gaussian, whose view is a scaled back-projection
 TUNED = ("lasso-", "tv")  # methods whose λ ratio the validation rule chooses
-# FISTA's step rule for every sweep, pinned: the published numbers (docs/RESULTS.md, docs/results) and their
-# validation-chosen λ ratios were computed with the constant power-iteration step; the solver's default
-# (working sets) reaches the same minimiser along another path, so its errors at a fixed iteration count differ
-PUBLISHED_LASSO_STEP = "power"
 STOP_EVERY = 5  # a stoppable sweep looks at its stop condition every 5 solver iterations
 
 
 def settings_of(defaults) -> CSGMSettings:
     """A prior's ``CSGMDefaults`` (``Prior.defaults`` or ``Prior.paper``) as the solver's settings."""
     return CSGMSettings(**asdict(defaults))
-
-
-def describe_operator(operator: str, params: dict | None) -> str:
-    """The ``operator`` column: ``gaussian`` (its m has its own column), else the name and the given parameters."""
-    given = sorted((k, v) for k, v in (params or {}).items() if v is not None)
-    return " ".join([operator, *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in given)])
-
-
-def choose_lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
-                        operator: str = "gaussian", params: tuple = ()) -> float:
-    """The ratio in LAMBDA_GRID with the lowest mean validation MSE for this Lasso/TV method and operator (m for
-    gaussian, else ``params`` as sorted items). Validation image i is measured with its own draw
-    (``image_seed(seed, "validation", i)``); every ratio is solved in one batch on that image's measurements."""
-    images = validation_images(domain)
-    point = {"m": m} if operator == "gaussian" else dict(params)
-    grid = len(LAMBDA_GRID)
-    ratios = torch.tensor(LAMBDA_GRID, device=device)
-    errors = np.zeros(grid)
-    for i, drawn in enumerate(image_seeds(seed, "validation", len(images))):
-        single = make_problem(images[i:i + 1], get_domain(domain), operator, point, noise, drawn, device)
-        problem = replace(single, y=single.y.repeat(grid, 1), truth=single.truth.repeat(grid, 1, 1, 1))
-        if method == "tv":
-            *_, final = tv(problem, TVSettings(lam_ratio=ratios))
-        else:
-            settings = LassoSettings(lam_ratio=ratios, step=PUBLISHED_LASSO_STEP)
-            *_, final = fista(problem, BASES[method.removeprefix("lasso-")], settings)
-        errors += np.asarray(final.mse)
-    return LAMBDA_GRID[int(errors.argmin())]
-
-
-@functools.lru_cache(maxsize=1)
-def published_lambda_ratios() -> dict[tuple, float]:
-    """A result row's key with blank source and image and the sweep's seed (the ``seed`` of its image seed) → the
-    ratio validation chose, as recorded in docs/results by rows measured each with their own image seed."""
-    return {key_of({**r, "source": "", "image": "", "seed": seed_parts(r["seed"])[0]}): float(r["lam_ratio"])
-            for path in sorted(RESULTS_DIR.glob("*/results.csv")) for r in read_rows(path)
-            if r["lam_ratio"] and seed_parts(r["seed"])[1]}
-
-
-@functools.lru_cache(maxsize=None)
-def lambda_ratio(domain: str, method: str, m: int, noise: float, seed: int, device: torch.device,
-                 operator: str = "gaussian", params: tuple = ()) -> float:
-    """The validation rule's ratio: recorded by a published sweep if there is one, else chosen now (once per process)."""
-    label = describe_operator(operator, dict(params))
-    recorded = published_lambda_ratios().get(row_key(domain, "", method, m, "", noise, seed, label))
-    return recorded if recorded is not None else choose_lambda_ratio(domain, method, m, noise, seed, device,
-                                                                     operator, params)
 
 
 def sensor_snapshot(problem) -> Snapshot:
@@ -164,6 +112,7 @@ class Cell:
     index: int
     seed: int                # the image seed
     ratio_key: tuple | None  # ``lambda_ratio``'s arguments when validation chooses λ, else None
+    steps_key: tuple | None  # DIP's sweep point (``dip_steps``'s key), whose validation chooses its steps, else None
     step: str | None         # FISTA's step rule (None: Lasso exactly as the app runs it)
     iterations: int | None   # Lasso's iterations in all (None: its default)
 
@@ -208,18 +157,21 @@ def plan(domain: str, methods: list[str], ms: list[int], source: str, count: int
             ratio_key = (domain, method, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
                 if method.startswith(TUNED) and not per_image else None
             step = None if per_image else PUBLISHED_LASSO_STEP  # per image: Lasso exactly as the app runs it
+            steps_key = (domain, m, noise, seed, device, operator, tuple(sorted(point.items()))) \
+                if method == "dip" else None
             iterations = lasso_iterations if method.startswith("lasso-") else None
-            cells += [Cell(method, point, m, i, seeds[i], ratio_key, step, iterations) for i in todo]
+            cells += [Cell(method, point, m, i, seeds[i], ratio_key, steps_key, step, iterations) for i in todo]
     return Plan(domain, source, operator, label, noise, seed, device, list(data.names), data.images, cells)
 
 
-def cell_rows(plan: Plan, cell: Cell, ratio: float | None,
+def cell_rows(plan: Plan, cell: Cell, ratio: float | None, steps: int | None = None,
               should_stop: Callable[[], bool] | None = None) -> list[dict] | None:
-    """The row of one cell of ``plan`` (a list of one); None once ``should_stop()`` is true."""
+    """The row of one cell of ``plan`` (a list of one), with validation's λ ratio or DIP step count where it chose
+    one; None once ``should_stop()`` is true."""
     problem = make_problem(plan.images[cell.index:cell.index + 1], get_domain(plan.domain), plan.operator,
                            cell.point, plan.noise, cell.seed, plan.device)
-    final = solve(problem, cell.method, Options(iterations=cell.iterations, lam_ratio=ratio, lasso_step=cell.step),
-                  should_stop)
+    options = Options(iterations=steps or cell.iterations, lam_ratio=ratio, lasso_step=cell.step)
+    final = solve(problem, cell.method, options, should_stop)
     if final is None:
         return None
     return [{"domain": plan.domain, "source": plan.source, "method": cell.method, "m": cell.m,
@@ -231,44 +183,61 @@ def cell_rows(plan: Plan, cell: Cell, ratio: float | None,
 def sweep(domain: str, methods: list[str], ms: list[int], source: str, count: int | None, noise: float,
           seed: int, device: torch.device, done: set | None = None, operator: str = "gaussian",
           params: dict | None = None, lam_rule: str = "validation", lasso_iterations: int | None = None,
-          should_stop: Callable[[], bool] | None = None) -> Iterator[dict]:
+          should_stop: Callable[[], bool] | None = None, out: Path | None = None) -> Iterator[dict]:
     """Yield one result row per (method, m, image), each image solved alone; rows whose key is in ``done`` are skipped;
     the rows end early once ``should_stop()`` is true (checked every ``STOP_EVERY`` solver iterations).
+    DIP's validation (``dip_steps``) runs before its first cell at a point, resumed from and recorded in
+    ``<out>/validation.csv`` when ``out`` is given.
     ``lam_rule``: ``validation`` (the protocol above) or ``per-image`` (Lasso's own rule and default step, as the
     app runs it; ``lam_ratio`` left empty). ``lasso_iterations``: Lasso's iterations in all (default: 300, or
     540 with the per-image rule), e.g. enough to converge, to compare two λ choices at equal optimisation."""
     work = plan(domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule,
                 lasso_iterations)
+    steps = {}
     for cell in work.cells:
         ratio = lambda_ratio(*cell.ratio_key) if cell.ratio_key else None
-        rows = cell_rows(work, cell, ratio, should_stop)
+        if cell.steps_key and cell.steps_key not in steps:
+            steps[cell.steps_key] = dip_steps(cell.steps_key, out)
+        rows = cell_rows(work, cell, ratio, steps.get(cell.steps_key), should_stop)
         if rows is None:
             return
         yield from rows
 
 
-def sweep_on(client, *args, **kwargs) -> Iterator[dict]:
+def sweep_on(client, *args, out: Path | None = None, **kwargs) -> Iterator[dict]:
     """``sweep``'s rows (``plan``'s arguments) with each cell a task on the Dask ``client`` (``distributed.Client``),
-    and each λ ratio that validation chooses a task that the cells at its point wait for. Rows come in ``sweep``'s
-    order, each cell's once it and the cells before it are done; leaving early cancels what is left."""
+    each λ ratio that validation chooses a task that the cells at its point wait for, and DIP's validation a task
+    per validation image not yet in ``<out>/validation.csv`` plus its choice, which DIP's cells wait for. Rows come in
+    ``sweep``'s order, each cell's once it and the cells before it are done (validation rows before the first DIP
+    cell at their point, as ``sweep`` writes them); leaving early cancels what is left."""
     work = plan(*args, **kwargs)
     shared = client.scatter(work, hash=False)  # the images go to each worker once, not with every task
-    ratios, tasks = {}, []
+    ratios, steps, images, tasks = {}, {}, {}, []
     for cell in work.cells:
         if cell.ratio_key and cell.ratio_key not in ratios:
             ratios[cell.ratio_key] = client.submit(lambda_ratio, *cell.ratio_key, pure=False)
-        tasks.append(client.submit(cell_rows, shared, cell, ratios.get(cell.ratio_key), pure=False))
+        if cell.steps_key and cell.steps_key not in steps:
+            recorded, todo = recorded_dip_validation(cell.steps_key, out)
+            images[cell.steps_key] = [client.submit(dip_validation_image, *cell.steps_key, i, pure=False) for i in todo]
+            steps[cell.steps_key] = client.submit(dip_choice, recorded, *images[cell.steps_key], pure=False)
+        tasks.append(client.submit(cell_rows, shared, cell, ratios.get(cell.ratio_key), steps.get(cell.steps_key),
+                                   pure=False))
+    pending = [t for group in images.values() for t in group] + list(ratios.values()) + list(steps.values())
     try:
-        for task in tasks:
+        for cell, task in zip(work.cells, tasks):
+            for image in images.pop(cell.steps_key, []):
+                if out:
+                    append_rows(Path(out) / VALIDATION_CSV, VALIDATION_FIELDS, image.result())
             yield from task.result()
     finally:
-        client.cancel(tasks + list(ratios.values()))
+        client.cancel(tasks + pending)
 
 
 def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path, progress: bool = True,
               operator: str = "gaussian", params: dict | None = None, lam_rule: str = "validation",
               lasso_iterations: int | None = None, client=None) -> list[dict]:
-    """Run (or resume) a sweep into ``out/results.csv`` and draw ``out/figure.png``; returns all rows.
+    """Run (or resume) a sweep into ``out/results.csv`` (DIP's validation into ``out/validation.csv``) and draw
+    ``out/figure.png``; returns all rows.
     One operator per directory (gaussian's m values may vary). With a Dask ``client`` each cell is a task
     (``sweep_on``); the rows and their order are the serial run's."""
     from tqdm import tqdm
@@ -296,7 +265,7 @@ def run_sweep(domain, methods, ms, source, count, noise, seed, device, out: Path
                 bar.update()
         arguments = (domain, methods, ms, source, count, noise, seed, device, done, operator, params, lam_rule,
                      lasso_iterations)
-        new = sweep(*arguments) if client is None else sweep_on(client, *arguments)
+        new = sweep(*arguments, out=out) if client is None else sweep_on(client, *arguments, out=out)
         append_rows(csv_path, RESULT_FIELDS, counted(new))
     title = (f"Reconstruction error vs m — {', '.join(sorted({r['domain'] for r in rows}))}\n"
              f"bands: 95 % CI of the mean (lower edge ≥ mean/10)")

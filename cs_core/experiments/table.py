@@ -5,6 +5,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"  # the published experiments' files
+
 # one measured image: the sweeps, the beyond-the-range rows and its oracle (``lam_ratio``: Lasso's/TV's λ ratio
 # chosen on validation, or a range-extending method's chosen hyper-parameter; ``operator``: its name and given
 # parameters, blank for the oracle, which measures nothing)
@@ -19,6 +21,12 @@ TRIVIAL_FIELDS = ("domain", "set", "operator", "basis", "noise", "image", "seed"
 POSTERIOR_FIELDS = ("domain", "source", "image", "m", "method", "noise", "seed", "mse", "coverage", "std_mean",
                     "seconds")
 KINDS = (RESULT_FIELDS, VALIDATION_FIELDS, TRIVIAL_FIELDS, POSTERIOR_FIELDS)
+
+
+def describe_operator(operator: str, params: dict | None) -> str:
+    """The ``operator`` column: ``gaussian`` (its m has its own column), else the name and the given parameters."""
+    given = sorted((k, v) for k, v in (params or {}).items() if v is not None)
+    return " ".join([operator, *(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in given)])
 
 
 def row_key(domain, source, method, m, image, noise, seed, operator) -> tuple:

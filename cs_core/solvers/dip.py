@@ -8,8 +8,10 @@ N(0, 1), sides rounded up) → 5 × [bilinear ×2 upsampling → 3×3 conv → i
 sigmoid, so x̂ ∈ [0, 1]. The B images of a batch get B independent nets run as one grouped convolution.
 Weights (He-uniform) and u come from the problem's solver stream, so a run is reproducible from its seed.
 Adam (lr ``DEFAULT_LR``) for a fixed ``DEFAULT_ITERATIONS`` steps — DIP eventually fits the noise too, and
-with no ground truth at run time a fixed budget is the honest stopping rule; the count and width were
-chosen on validation images (docs/RESULTS.md, "MRI and deblurring"). The estimate shown is the current one.
+with no ground truth at run time a fixed budget is the honest stopping rule. The app's fixed count is a
+compromise between sensors (one count, announced before the run, must serve every sensor within the app's run-time
+cap); the sweeps choose theirs per sensor on validation images (``experiments.validation.DIP_STEP_GRID``). The width
+was chosen on validation images (docs/RESULTS.md, "MRI and deblurring"). The estimate shown is the current one.
 """
 import math
 from dataclasses import dataclass

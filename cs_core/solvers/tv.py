@@ -25,8 +25,8 @@ GRADIENT_NORM_SQUARED = 8.0
 STEP_SAFETY = 0.99
 PRIMAL_DUAL_BALANCE = {"identity": 0.1}  # τ / σ per operator name ...
 DEFAULT_BALANCE = 100.0                     # ... and for every other operator
-# The ratio of experiments.LAMBDA_GRID with the lowest mean MSE on 8 validation images (MNIST validation
-# digits; faces G(z), seeds 3000-3007), by experiments.choose_lambda_ratio (docs/RESULTS.md, "MRI and
+# The ratio of experiments.validation.LAMBDA_GRID with the lowest mean MSE on 8 validation images (MNIST validation
+# digits; faces G(z), seeds 3000-3007), by experiments.validation.choose_lambda_ratio (docs/RESULTS.md, "MRI and
 # deblurring"). Faces / MNIST chose: gaussian 0.001 (m = 500, 2500) / 0.001 (m = 300), 0.003 (m = 100);
 # inpaint (centre) 0.01 / 0.1; superres (×2) 0.003 / 0.03 (noiseless); fourier (R = 4) 0.003 / 0.01; blur
 # (σ = 1.5) 0.001 / 0.0003 (noise 0.01). Where they differ: the grid value nearest their geometric mean,
