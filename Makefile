@@ -83,6 +83,8 @@ gpu-check:
 UNTRAINED := sensor,lasso-wavelet,tv,dip,csgm-dcgan
 MRI := --operator fourier --accel 4 --center 0.08 --lines random --noise 0.01
 BLUR := --operator blur --kernel gaussian --sigma 1.5 --noise 0.01
+# one image of each as the app shows it (its defaults, seed 0)
+EXAMPLE := --method lasso-wavelet --method tv --method dip --method csgm-dcgan
 
 results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-pixel,lasso-dct,csgm-vae --images 100 --out docs/results/mnist
@@ -96,6 +98,9 @@ results: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(MRI) --source real --out docs/results/faces-mri-real
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(BLUR) --source inrange --images 4 --out docs/results/faces-blur-inrange
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain faces --methods $(UNTRAINED) $(BLUR) --source real --out docs/results/faces-blur-real
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core reconstruct --asset lfw-face-0 --domain faces $(MRI) $(EXAMPLE) --png docs/results/faces-mri-real/example.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core reconstruct --asset face-gen-seed-1003 --domain faces $(MRI) $(EXAMPLE) --png docs/results/faces-mri-inrange/example.png
+	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core reconstruct --asset lfw-face-0 --domain faces $(BLUR) $(EXAMPLE) --png docs/results/faces-blur-real/example.png
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core beyond --out docs/results/faces-beyond
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-dct,lasso-pixel --images 100 --lam-rule per-image --out docs/results/lambda-rule/mnist
 	OMP_NUM_THREADS=1 $(BIN)/python -m cs_core sweep --domain mnist --methods lasso-dct,lasso-pixel --images 100 --noise 0.01 --lam-rule per-image --out docs/results/lambda-rule/mnist-noise0.01
