@@ -99,3 +99,14 @@ def test_a_sweep_without_dip_runs_no_dip_validation(tmp_path, monkeypatch):
     monkeypatch.setattr(paper, "dip_validation_image", refuse)
     paper.run_sweep("mnist", ["lasso-dct"], [50], "heldout", 1, NOISE, 0, CPU, tmp_path, progress=False)
     assert not (tmp_path / "validation.csv").exists() and read_rows(tmp_path / "results.csv")
+
+
+@pytest.mark.parametrize("directory", ["faces-mri-inrange", "faces-mri-real", "faces-blur-inrange", "faces-blur-real"])
+def test_the_published_dip_rows_ran_the_count_their_validation_csv_chooses(directory):
+    published = validation.RESULTS_DIR / directory
+    recorded = pd.read_csv(published / "validation.csv")
+    assert set(recorded.steps) == set(validation.DIP_STEP_GRID) and recorded.seed.nunique() == 8
+    assert recorded.groupby("steps").size().eq(8).all()  # every validation face at every count
+    chosen = recorded.groupby("steps").mse.mean().idxmin()
+    dip_rows = pd.read_csv(published / "results.csv").query("method == 'dip'")
+    assert len(dip_rows) > 0 and set(dip_rows.iterations) == {chosen}
