@@ -1,9 +1,12 @@
 """The demo served in-process on a free loopback port, and Debian Chromium to look at it: the set-up behind the
 ``running_app``, ``open_page``, ``launch_chromium`` and ``free_port`` fixtures of ``conftest.py`` (test modules
-use the fixtures; a subprocess that needs a server, like the network probe, imports this module)."""
+use the fixtures), and ``served``: the demo launched the way a user launches it, in a process of its own."""
 import os
 import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +52,29 @@ def running_app(with_demo: bool = False):
         yield (demo, url) if with_demo else url
     finally:
         demo.close()
+
+
+@contextmanager
+def served(env: dict, *command: str, timeout: float = 300.0):
+    """``python *command --port P`` in a process of its own, with exactly ``env`` (``command`` defaults to
+    ``demo_app.py``): yield (its URL, the process) once it answers; terminate it afterwards."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, *(command or ["demo_app.py"]), "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + timeout
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start (exit code {proc.poll()})")
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def launch_chromium(playwright, *flags: str):

@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests' own gradio_client never asks the Hub
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

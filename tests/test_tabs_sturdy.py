@@ -1,16 +1,13 @@
 """Every tab as sturdy as Reconstruct: one validator per field (cs_core.tab_settings) for the app and the CLI,
-sliders that show the rows' limits, Stop and cancel within a second, the time cap, bounded memory, the export
-kept across a failed run, one log line per input error and an id for an internal one."""
+sliders that show the rows' limits, Stop and cancel within a second, the time cap, the export kept across a
+failed run, one log line per input error and an id for an internal one. Bounded memory is tests/test_tabs_memory.py."""
 import logging
 import math
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 import torch
-from helpers import ROOT
 
 import gradio as gr
 from cs_core.errors import InputError
@@ -177,29 +174,6 @@ def test_a_stoppable_sweep_gives_the_same_rows_and_stops_between_iterations():
     assert list(sweep(*args, should_stop=lambda: calls.append(1) or len(calls) > 3)) == []
 
 
-def test_the_sketch_adds_at_most_256_mib_at_the_largest_m():
-    """At the core's and the CLI's largest m, 20 000 points and the density image (in a fresh process)."""
-    code = """
-import resource, sys
-sys.path.insert(0, ".")
-from ui import sketch
-from cs_core.sketching.learn import MAX_M
-sketch.do_sketch("spiral", 10, "gaussian", 0)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-from cs_core.sketching import learn
-from dataclasses import replace
-train, heldout = learn.toy("spiral", learn.DEFAULT, 0)
-prepared = learn.prepare(train, heldout, replace(learn.DEFAULT, m=5000), 0)
-from cs_core.sketching.figures import density_image
-density_image({"sketch": prepared.sketch, "omega": prepared.omega})
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
-"""
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={"OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PATH": "/usr/bin"})
-    assert done.returncode == 0, done.stderr
-    assert float(done.stdout.strip().splitlines()[-1]) < 256
-
-
 def test_runs_remember_only_the_sessions_that_started_one_last():
     runs = common.Runs(keep=3)
     sessions = [type("Request", (), {"session_hash": f"s{i}"})() for i in range(5)]
@@ -211,55 +185,6 @@ def test_runs_remember_only_the_sessions_that_started_one_last():
     runs.start(sessions[0])                      # s3, the oldest, goes
     assert runs.get(sessions[2]).record == "kept"
     assert [runs.get(r) is not None for r in sessions] == [True, False, True, False, True]
-
-
-@pytest.fixture(scope="module")
-def server_process(free_port):
-    """The demo in a process of its own, as it is served: (its URL, its PID), for its memory."""
-    import os
-    import urllib.request
-    port = free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "demo_app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 300
-    try:
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-            try:
-                urllib.request.urlopen(url, timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-@pytest.mark.server
-@pytest.mark.timeout(900)
-def test_one_sketch_at_the_largest_m_adds_at_most_256_mib_to_the_server(server_process):
-    """Through the API of a served app, its resident memory sampled every 20 ms (the handler runs in a worker
-    thread, where glibc's malloc arenas used to keep and fragment its tensors: +460–540 MiB)."""
-    from ui.loadtest_mixed import maxima
-    url, pid = server_process
-    result = maxima(url, pid, settle=1.0, only=["sketch"])["sketch"]
-    assert result["status"] == "done" and result["rss_before_mib"] > 100, result
-    assert result["added_mib"] <= 256, result
-
-
-@pytest.mark.server
-@pytest.mark.timeout(900)
-def test_reconstruct_at_its_largest_m_adds_at_most_256_mib_to_the_server(server_process):
-    """Faces, two Lasso bases and CSGM at the largest m the memory budget allows them (A and two copies of it,
-    cs_core/run_budget.py); faces m = 10 000 used to add 920 MiB."""
-    from ui.loadtest_mixed import maxima
-    url, pid = server_process
-    name = "reconstruct (faces, 3 methods, the largest m)"
-    result = maxima(url, pid, settle=1.0, only=[name])[name]
-    assert result["status"].endswith("done") and result["rss_before_mib"] > 100, result
-    assert result["added_mib"] <= 256, result
 
 
 # ---------------------------------------------------------------- through the API of a running server
