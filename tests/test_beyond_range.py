@@ -185,3 +185,16 @@ def test_every_tuned_method_is_a_registered_faces_method_whose_hyper_parameter_i
         assert "faces" in METHODS[name].domains, name
         assert tuned.hyper in {f.name for f in fields(tuned.settings)}, name
         assert tuned.steps % tuned.every == 0 and tuned.grid == tuple(sorted(tuned.grid))
+
+
+def test_the_phase_two_defaults_are_what_validation_chose_at_m_2500():
+    """The app's and the CLI's phase-2 settings are the published measurement's choice for the real photos at
+    m = 2500, σ = 0.01 (docs/results/faces-beyond: the value in ``lam_ratio``, the steps in ``iterations``)."""
+    from cs_core.experiments.beyond import PHASE_ONE, TUNED
+    from cs_core.experiments.table import RESULTS_DIR, read_rows
+    rows = [r for r in read_rows(RESULTS_DIR / "faces-beyond" / "results.csv") if r["source"] == "real"
+            and r["m"] == "2500" and r["method"] in TUNED]
+    for method, tuned in TUNED.items():
+        chosen = {(float(r["lam_ratio"]), int(r["iterations"]) - PHASE_ONE.steps) for r in rows if r["method"] == method}
+        default = type(tuned.settings)()
+        assert chosen == {(getattr(default, tuned.hyper), default.steps)}, method
