@@ -1,7 +1,9 @@
 """Per-image randomness in the sweeps: each image's A, mask, noise and solver starts come from its own image seed
 (the sweep's seed, the split, the image's index), recorded in the row; validation seeds are not test seeds."""
+import csv
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 import torch
 
@@ -10,13 +12,18 @@ from cs_core.errors import InputError
 from cs_core.experiments import beyond, paper, validation
 from cs_core.experiments.splits import (SPLIT_CODES, image_seed, image_seeds, load_images, seed_parts,
                                         validation_images)
-from cs_core.experiments.table import RESULT_FIELDS, append_rows
+from cs_core.experiments.table import RESULT_FIELDS, RESULTS_DIR, append_rows
 from cs_core.problem import make_problem
 from cs_core.solvers import Options
 
 CPU = torch.device("cpu")
 TEST_SPLITS = ("heldout", "inrange", "real")
 VALIDATION_SPLITS = ("validation", "val-inrange", "val-real")
+
+
+def read_header(path) -> list[str]:
+    with open(path, newline="") as fh:
+        return next(csv.reader(fh))
 
 
 def test_image_seeds_are_distinct_and_validation_never_draws_a_test_seed():
@@ -129,3 +136,14 @@ def test_the_lambda_check_measures_each_image_from_its_own_seed(monkeypatch):
         assert row["trivial_mse"] == pytest.approx(trivial, rel=1e-6)
         assert row["seed"] == image_seed(1, "validation", i)
     assert rows[0]["trivial_mse"] != rows[1]["trivial_mse"]
+
+
+@pytest.mark.parametrize("path", sorted(p for p in RESULTS_DIR.rglob("*.csv") if {"image", "seed"} <= set(read_header(p))),
+                         ids=lambda p: str(p.relative_to(RESULTS_DIR)))
+def test_every_published_image_was_measured_with_its_own_draw(path):
+    """In every published table with an image column, the images of one cell (everything but the image, its seed
+    and what was measured) have distinct seeds: no A, mask or noise is shared between two images."""
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cell = [c for c in ("domain", "source", "method", "m", "noise", "operator") if c in rows]
+    repeated = rows.groupby(cell).filter(lambda g: g.seed.nunique() < g.image.nunique()) if cell else rows[:0]
+    assert repeated.empty, repeated[[*cell, "image", "seed"]].head()

@@ -21,9 +21,9 @@ from .warmstart import csgm_settings, phase_two_steps, then
 @dataclass
 class FinetuneSettings:
     # steps and weights' rate: validation's choice for the faces at m = 2500, σ = 0.01 (docs/RESULTS.md)
-    steps: int = 200             # phase-2 steps
+    steps: int = 50              # phase-2 steps
     lr_z: float = 0.01           # Adam on z
-    lr_weights: float = 3e-5     # Adam on the copy's weights
+    lr_weights: float = 3e-4     # Adam on the copy's weights
     lam_z: float = 0.001         # λ (the prior's CSGM λ)
 
 
