@@ -5,7 +5,7 @@
 An oracle, not a reconstruction: it sees x* itself and ignores the measurements y. It estimates the
 paper's min_z ‖x* − G(z)‖ term by the same kind of non-convex search as CSGM (with the identity sensor:
 y = x*, no noise, λ = 0, from more restarts than CSGM uses), so it is an estimate, not a bound: CSGM from
-y can end below it (3 of the 7 real photos at m = 5000, docs/RESULTS.md).
+y can end below it (on real photos at large m, docs/RESULTS.md).
 """
 from dataclasses import replace
 
