@@ -1,6 +1,6 @@
-"""The demo served in-process on a free loopback port, and Debian Chromium to look at it: the set-up behind the
-``running_app``, ``open_page``, ``launch_chromium`` and ``free_port`` fixtures of ``conftest.py`` (test modules
-use the fixtures), and ``served``: the demo launched the way a user launches it, in a process of its own."""
+"""The demo served in-process on a free loopback port or launched in a process of its own, and Debian Chromium to
+look at it: the set-up behind the ``running_app``, ``served``, ``open_page``, ``launch_chromium`` and ``free_port``
+fixtures of ``conftest.py`` (test modules use the fixtures)."""
 import os
 import socket
 import subprocess

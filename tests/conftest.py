@@ -52,6 +52,13 @@ def launch_chromium():
 
 
 @pytest.fixture(scope="session")
+def served():
+    """``with served(env, *command) as (url, process)``: the demo launched the way a user launches it
+    (``python demo_app.py``, or ``python *command``), in a process of its own with exactly ``env``."""
+    return app_server.served
+
+
+@pytest.fixture(scope="session")
 def free_port():
     """``free_port()``: a free port on 127.0.0.1."""
     return app_server.free_port

@@ -7,7 +7,6 @@ import os
 import textwrap
 
 import pytest
-from app_server import served
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
@@ -45,7 +44,7 @@ def _is_local(address) -> bool:
         return False
 
 
-def test_no_outbound_network_while_serving_and_running(tmp_path):
+def test_no_outbound_network_while_serving_and_running(served, tmp_path):
     log = tmp_path / "sockets.log"
     env = {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES}
     with served({**env, "OMP_NUM_THREADS": "1"}, "-c", AUDITED_DEMO, str(log)) as (url, _):

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-from app_server import served
 from helpers import ROOT
 
 
@@ -33,7 +32,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
 
 
 @pytest.fixture(scope="module")
-def server_process():
+def server_process(served):
     """The demo in a process of its own, as it is served: (its URL, its PID), for its memory."""
     with served({**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}) as (url, proc):
         yield url, proc.pid
