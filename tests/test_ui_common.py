@@ -56,3 +56,21 @@ def test_user_errors_turns_input_errors_into_gr_errors_for_plain_and_streaming_h
 def test_every_tab_uses_the_shared_stop():
     for tab in (handlers, sweep, landscape, sketch):
         assert isinstance(tab.RUNS, common.Runs), tab.__name__
+
+
+def test_an_image_sent_again_leaves_its_cache_file_alone_and_a_new_one_is_written_whole(tmp_path):
+    """Gradio's image outputs save through ``common.save_pil_to_cache_once``: the same pixels give the same file,
+    not rewritten (a rewrite truncates it under a request still reading it); new pixels give a new, whole file."""
+    import os
+
+    import numpy as np
+    from gradio import processing_utils
+    from PIL import Image
+    image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    path = processing_utils.save_img_array_to_cache(image, str(tmp_path), format="png")
+    os.utime(path, ns=(0, 0))
+    assert processing_utils.save_img_array_to_cache(image.copy(), str(tmp_path), format="png") == path
+    assert os.stat(path).st_mtime_ns == 0  # not written again
+    other = processing_utils.save_img_array_to_cache(255 - image, str(tmp_path), format="png")
+    assert other != path and np.array_equal(np.asarray(Image.open(other)), 255 - image)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["image.png", "image.png"]  # no leftovers

@@ -13,11 +13,13 @@ import logging
 import math
 import os
 import queue
+import tempfile
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -77,6 +79,28 @@ def bound_malloc(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRI
 
 
 bound_malloc()  # the server and the tests' servers all import this module before their first request
+
+
+def save_pil_to_cache_once(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's ``processing_utils.save_pil_to_cache``, writing each file once and whole. Gradio's cache is
+    content-addressed (a folder per hash of the encoded bytes) but rewrites the file whenever the same image is
+    sent again (a method's unchanged image in the final frame, pixels that did not move between snapshots), and
+    the rewrite truncates it under a request still reading it: the response ends short of its Content-Length
+    and the client sees a reset connection. Here an existing file is left alone (same path, same bytes) and a
+    new one is written to a temporary name and renamed into place."""
+    from gradio import processing_utils
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    if not path.exists():
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as part:
+            part.write(data)
+        os.replace(part.name, path)
+    return str(path)
+
+
+gr.processing_utils.save_pil_to_cache = save_pil_to_cache_once  # Gradio's image outputs all save through it
 
 
 def release_memory() -> None:
